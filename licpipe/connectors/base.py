@@ -1,0 +1,279 @@
+"""Shared types and value parsers for the export-file connectors.
+
+A connector is a pure function from one file to typed rows plus rejected rows. It never touches
+the warehouse: `licpipe.loading` adds lineage columns, creates tables from the declared schemas
+and inserts, so that every source is loaded, deduplicated and counted the same way.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+# Column name -> DuckDB type. Declared, never sniffed, so a late odd value cannot change a
+# column's type or drop its row.
+Schema = dict[str, str]
+
+
+class SourceFileError(Exception):
+    """A file that cannot be read at all: the message names the file, the reason and the fix."""
+
+
+@dataclass
+class Reject:
+    """One line or record that could not be parsed, kept verbatim with the reason."""
+
+    line_number: int | None
+    reason: str
+    raw_text: str
+
+
+@dataclass
+class ParsedFile:
+    """What a connector returns for one file.
+
+    `tables` maps a raw table name (without the `raw.` schema) to its rows; each row is a dict
+    of column -> typed Python value and carries `_line_number` (1-based line in the file, or the
+    record number for JSON). `records_total` counts the data lines or records read, excluding
+    headers and blank lines, so that landed + rejected can be compared with it.
+    """
+
+    tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    rejects: list[Reject] = field(default_factory=list)
+    records_total: int = 0
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    def add_row(self, table: str, row: dict[str, Any]) -> None:
+        self.tables.setdefault(table, []).append(row)
+
+    def reject(self, line_number: int | None, reason: str, raw_text: str) -> None:
+        self.rejects.append(Reject(line_number, reason, raw_text))
+
+    @property
+    def rows_landed(self) -> int:
+        return sum(len(rows) for rows in self.tables.values())
+
+
+def read_text(path: Path) -> str:
+    """Read a text export, dropping a UTF-8 BOM and normalising CRLF.
+
+    Falls back to cp1252 for files that are not valid UTF-8 (old Windows license servers).
+    """
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("cp1252", errors="replace")
+    return text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
+
+
+def normalise_header(name: str) -> str:
+    """Map an export header to a snake_case key: `Application ID ` -> `application_id`."""
+    name = name.replace("\ufeff", "").replace("ï»¿", "").strip().lower()
+    name = re.sub(r"[^0-9a-z]+", "_", name)
+    return name.strip("_")
+
+
+def sniff_delimiter(header_line: str) -> str:
+    """Return `;`, a tab or `,`: whichever splits the header into the most fields."""
+    counts = {d: len(next(csv.reader([header_line], delimiter=d))) for d in (",", ";", "\t")}
+    return max(counts, key=lambda d: (counts[d], d == ","))
+
+
+def read_csv_records(
+    path: Path, delimiter: str | None = None
+) -> tuple[list[str], list[tuple[int, list[str], str]]]:
+    """Read a CSV export into normalised headers and (line_number, fields, raw_line) records.
+
+    Line numbers are 1-based physical lines of the file, the header being line 1; a quoted field
+    spanning lines keeps the number of the line it starts on. Blank lines are skipped.
+    Raises SourceFileError for an empty file.
+    """
+    text = read_text(path)
+    if not text.strip():
+        raise SourceFileError(
+            f"{path}: the file is empty. Re-export it or remove it from the landing folder."
+        )
+    first_line = text.split("\n", 1)[0]
+    delimiter = delimiter or sniff_delimiter(first_line)
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    lines = text.split("\n")
+    header: list[str] | None = None
+    records: list[tuple[int, list[str], str]] = []
+    line_number = 1
+    for fields in reader:
+        start = line_number
+        line_number = reader.line_num + 1
+        if header is None:
+            header = [normalise_header(h) for h in fields]
+            continue
+        if not fields or all(not f.strip() for f in fields):
+            continue
+        raw = "\n".join(lines[start - 1 : reader.line_num])
+        records.append((start, fields, raw))
+    return header or [], records
+
+
+# Values that mean "no date" in last-login style columns, compared case-folded.
+NEVER_SENTINELS = {
+    "never",
+    "never logged in",
+    "never accessed",
+    "never used",
+    "nunca",
+    "n/a",
+    "none",
+    "null",
+    "(never)",
+}
+UNKNOWN_SENTINELS = {"", "-", "(unknown)", "unknown"}
+
+_DATE_FORMATS = (
+    "%Y-%m-%d",
+    "%Y/%m/%d",
+    "%m/%d/%Y",
+    "%b %d, %Y",
+    "%d %b %Y",
+    "%d-%b-%Y",
+)
+_DATETIME_FORMATS = (
+    "%Y-%m-%dT%H:%M:%S.%fZ",
+    "%Y-%m-%dT%H:%M:%SZ",
+    "%Y-%m-%dT%H:%M:%S.%f%z",
+    "%Y-%m-%dT%H:%M:%S%z",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y/%m/%d %H:%M:%S",
+    "%m/%d/%Y %I:%M %p",
+    "%m/%d/%Y %I:%M:%S %p",
+    "%m/%d/%Y %H:%M",
+    "%d %b %Y %H:%M:%S",
+    "%b %d, %Y %H:%M",
+)
+
+
+@dataclass(frozen=True)
+class DateValue:
+    """A parsed date cell: the value (None when absent) and whether a never-used sentinel set it."""
+
+    value: datetime | None
+    is_never: bool | None  # True for NEVER/epoch sentinels, None when the cell is just empty
+
+
+def parse_datetime_cell(raw: str | None) -> DateValue:
+    """Parse a timestamp or date cell, mapping sentinels and the Unix epoch to NULL.
+
+    Raises ValueError naming the value when it matches no known format.
+    """
+    text = (raw or "").strip()
+    folded = text.lower()
+    if folded in UNKNOWN_SENTINELS:
+        return DateValue(None, None)
+    if folded in NEVER_SENTINELS:
+        return DateValue(None, True)
+    parsed: datetime | None = None
+    for fmt in _DATETIME_FORMATS + _DATE_FORMATS:
+        try:
+            parsed = datetime.strptime(text, fmt)
+            break
+        except ValueError:
+            continue
+    if parsed is None:
+        try:
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"unrecognised date or time {text!r}") from None
+    if parsed.tzinfo is not None:
+        # Store UTC wall time without an offset, as every raw timestamp column does.
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    # The epoch and year-0 style values are how some tools write "never".
+    if parsed.year <= 1970:
+        return DateValue(None, True)
+    return DateValue(parsed, False)
+
+
+def parse_date_cell(raw: str | None) -> DateValue:
+    """Parse a date cell like `parse_datetime_cell`, keeping only the date part."""
+    parsed = parse_datetime_cell(raw)
+    if parsed.value is None:
+        return parsed
+    return DateValue(datetime.combine(parsed.value.date(), datetime.min.time()), parsed.is_never)
+
+
+def to_date(raw: str | None) -> date | None:
+    """Return the date in a cell, or None for empty and sentinel values. Raises ValueError."""
+    value = parse_date_cell(raw).value
+    return value.date() if value else None
+
+
+_TRUE = {"true", "yes", "y", "1", "t"}
+_FALSE = {"false", "no", "n", "0", "f"}
+
+
+def to_bool(raw: str | None) -> bool | None:
+    """Parse True/False, Yes/No and 1/0 cells; empty is None. Raises ValueError otherwise."""
+    text = (raw or "").strip().lower()
+    if text == "":
+        return None
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError(f"expected True/False, Yes/No or 1/0, got {raw!r}")
+
+
+def to_int(raw: str | None) -> int | None:
+    """Parse an integer cell, allowing thousands separators (`"1,234"`); empty is None."""
+    text = (raw or "").strip().replace(",", "")
+    if text == "":
+        return None
+    try:
+        return int(float(text)) if "." in text else int(text)
+    except ValueError:
+        raise ValueError(f"expected an integer, got {raw!r}") from None
+
+
+def to_float(raw: str | None) -> float | None:
+    """Parse a decimal cell; empty and `n/a` are None. Raises ValueError otherwise."""
+    text = (raw or "").strip().replace(",", "")
+    if text.lower() in {"", "n/a", "na", "-"}:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"expected a number, got {raw!r}") from None
+
+
+_ISO_DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$")
+
+
+def iso_duration_seconds(raw: str | None) -> float | None:
+    """Convert an ISO-8601 duration such as `PT1H2M3S` to seconds; empty is None."""
+    text = (raw or "").strip()
+    if not text:
+        return None
+    match = _ISO_DURATION.match(text)
+    if not match:
+        raise ValueError(f"expected an ISO-8601 duration like PT1H2M3S, got {raw!r}")
+    days, hours, minutes, seconds = match.groups()
+    return (
+        int(days or 0) * 86400
+        + int(hours or 0) * 3600
+        + int(minutes or 0) * 60
+        + float(seconds or 0)
+    )
+
+
+CONCEALED_UPN = re.compile(r"^[0-9A-F]{32}$")
+ZERO_GUID = "00000000-0000-0000-0000-000000000000"
+
+
+def is_concealed_identity(value: str | None) -> bool:
+    """True for Microsoft 365 pseudonymised names: 32 upper-case hex characters or `(Unknown)`."""
+    text = (value or "").strip()
+    return bool(CONCEALED_UPN.match(text)) or text.lower() == "(unknown)" or text == ZERO_GUID
