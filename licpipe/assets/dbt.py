@@ -1,0 +1,110 @@
+"""The dbt project as Dagster assets: one `dbt build` per materialisation.
+
+dbt runs as a subprocess (dagster-dbt's CLI resource), so it takes and releases the warehouse's
+write lock on its own; no Dagster step holds a connection while it runs. dbt tests surface as
+asset checks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from dagster import AssetExecutionContext, AssetKey
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    dbt_assets,
+)
+
+from licpipe import settings
+from licpipe.resources import PipelineOptions, WarehouseResource
+
+MANIFEST_PATH = settings.DBT_PROJECT_DIR / "target" / "manifest.json"
+
+
+def _project_files() -> list[Path]:
+    root = settings.DBT_PROJECT_DIR
+    files = [root / "dbt_project.yml"]
+    for folder in ("models", "macros", "seeds", "tests", "snapshots"):
+        files.extend(p for p in (root / folder).rglob("*") if p.is_file())
+    return files
+
+
+def ensure_manifest() -> Path:
+    """Parse the dbt project when its manifest is missing or older than any project file."""
+    if MANIFEST_PATH.exists():
+        built = MANIFEST_PATH.stat().st_mtime
+        if all(p.stat().st_mtime <= built for p in _project_files()):
+            return MANIFEST_PATH
+    env = {**os.environ}
+    # Parsing renders the profile but never opens the database.
+    env.setdefault(settings.ENV_WAREHOUSE, str(settings.DEFAULT_DEMO_DIR / "warehouse.duckdb"))
+    dbt = Path(sys.executable).with_name("dbt")
+    subprocess.run(
+        [
+            str(dbt),
+            "parse",
+            "--quiet",
+            "--project-dir",
+            str(settings.DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(settings.DBT_PROJECT_DIR),
+        ],
+        check=True,
+        env=env,
+        cwd=settings.DBT_PROJECT_DIR,
+    )
+    return MANIFEST_PATH
+
+
+class LicpipeDbtTranslator(DagsterDbtTranslator):
+    """Key dbt sources as `raw/<table>` (the raw assets) and group models by layer."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            return AssetKey(["raw", dbt_resource_props["name"]])
+        return super().get_asset_key(dbt_resource_props)
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props["resource_type"] == "seed":
+            return "seeds"
+        fqn = dbt_resource_props.get("fqn", [])
+        for layer in ("staging", "intermediate", "marts"):
+            if layer in fqn:
+                return layer
+        return "dbt"
+
+
+translator = LicpipeDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+
+def dbt_vars(options: PipelineOptions) -> str:
+    values: dict[str, Any] = {"inactivity_days": options.inactivity_days}
+    if options.as_of_date:
+        values["as_of_date"] = options.as_of_date.isoformat()
+    return json.dumps(values)
+
+
+@dbt_assets(
+    manifest=ensure_manifest(),
+    dagster_dbt_translator=translator,
+    pool="duckdb_writer",
+)
+def licpipe_dbt_models(
+    context: AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
+    options: PipelineOptions,
+):
+    """Staging, intermediate and mart models with their tests, in one dbt invocation."""
+    # dbt reads the warehouse path from this variable in profiles.yml; the subprocess
+    # inherits it, so Dagster and dbt always write the same file.
+    os.environ[settings.ENV_WAREHOUSE] = str(warehouse.file)
+    yield from dbt.cli(["build", "--vars", dbt_vars(options)], context=context).stream()

@@ -1,0 +1,64 @@
+"""Publish the analytics snapshot that analysts query, replacing it atomically."""
+
+from __future__ import annotations
+
+import os
+
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+
+from licpipe.assets.recommendations import license_kpis, savings_summary
+from licpipe.checks.alerts import ensure_alerts_table
+from licpipe.resources import WarehouseResource
+
+PUBLISHED_SCHEMAS = ("main_marts", "analytics")
+
+
+@asset(
+    deps=[savings_summary, license_kpis],
+    group_name="publish",
+    pool="duckdb_writer",
+    kinds={"duckdb"},
+)
+def analytics_snapshot(
+    context: AssetExecutionContext, warehouse: WarehouseResource
+) -> MaterializeResult:
+    """A read-only copy of the marts and analytics tables in `analytics.duckdb`.
+
+    The copy is written to a temporary file and renamed over the old one, so a reader sees
+    either the previous complete run or this one, never half of it.
+    """
+    target = warehouse.analytics_path
+    temporary = target.with_name(f".{target.name}.tmp")
+    temporary.unlink(missing_ok=True)
+    counts: dict[str, int] = {}
+    with warehouse.connect() as con:
+        ensure_alerts_table(con)
+        con.execute(f"attach '{temporary}' as snapshot")
+        try:
+            for schema in PUBLISHED_SCHEMAS:
+                con.execute(f'create schema if not exists snapshot."{schema}"')
+                tables = con.execute(
+                    "select table_name from information_schema.tables "
+                    "where table_catalog = current_database() and table_schema = ? "
+                    "order by table_name",
+                    [schema],
+                ).fetchall()
+                for (table,) in tables:
+                    con.execute(
+                        f'create table snapshot."{schema}"."{table}" as '
+                        f'select * from "{schema}"."{table}"'
+                    )
+                    counts[f"{schema}.{table}"] = con.execute(
+                        f'select count(*) from snapshot."{schema}"."{table}"'
+                    ).fetchone()[0]
+        finally:
+            con.execute("detach snapshot")
+    os.replace(temporary, target)
+    context.log.info("Published %d tables to %s", len(counts), target)
+    return MaterializeResult(
+        metadata={
+            "path": str(target),
+            "tables": MetadataValue.json(counts),
+            "dagster/row_count": sum(counts.values()),
+        }
+    )

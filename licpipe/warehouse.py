@@ -1,0 +1,95 @@
+"""Short-lived DuckDB connections to the warehouse file.
+
+DuckDB allows one writing process per file. Every step opens its connection, does its work and
+closes it before returning, so dbt (a separate process) and the next step can take the lock. A
+connection that meets a lock held by another process waits and retries for a bounded time,
+then fails naming the file and the holder.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+log = logging.getLogger(__name__)
+
+LOCK_WAIT_SECONDS = 120.0
+_LOCK_PATTERN = re.compile(r"lock", re.IGNORECASE)
+
+
+class WarehouseLockedError(RuntimeError):
+    """The warehouse file stayed locked by another process for longer than the wait allows."""
+
+
+def _connect_with_retry(
+    path: Path, read_only: bool, wait_seconds: float
+) -> duckdb.DuckDBPyConnection:
+    deadline = time.monotonic() + wait_seconds
+    delay = 0.2
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as error:
+            if not _LOCK_PATTERN.search(str(error)):
+                raise
+            if time.monotonic() >= deadline:
+                raise WarehouseLockedError(
+                    f"{path} is locked by another process and stayed locked for "
+                    f"{wait_seconds:.0f} s ({error}). Stop that process (a running "
+                    "`licpipe run`, `dagster dev` step or a DuckDB shell) and retry."
+                ) from error
+            log.info("Warehouse %s is locked; retrying in %.1f s", path, delay)
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+@contextmanager
+def connect(
+    path: Path, *, read_only: bool = False, wait_seconds: float = LOCK_WAIT_SECONDS
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the warehouse for one step and always close it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = _connect_with_retry(path, read_only, wait_seconds)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    found = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, table],
+    ).fetchone()
+    return bool(found and found[0])
+
+
+def read_frame(con: duckdb.DuckDBPyConnection, schema: str, table: str):
+    """Read a whole table as a pandas frame, or an empty frame when the table is missing."""
+    import pandas as pd
+
+    if not table_exists(con, schema, table):
+        return pd.DataFrame()
+    return con.execute(f'select * from "{schema}"."{table}"').df()
+
+
+def replace_table(con: duckdb.DuckDBPyConnection, schema: str, table: str, frame) -> int:
+    """Replace a table with a frame's rows in one transaction and return the row count."""
+    con.execute(f'create schema if not exists "{schema}"')
+    con.register("_licpipe_frame", frame)
+    try:
+        con.execute("begin")
+        con.execute(f'create or replace table "{schema}"."{table}" as select * from _licpipe_frame')
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    finally:
+        con.unregister("_licpipe_frame")
+    return len(frame)
