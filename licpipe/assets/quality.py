@@ -31,7 +31,7 @@ def _mart_check(suite: str):
                 con,
                 suite,
                 webhook_url=alerts.webhook_url,
-                parameters={"as_of_date": str(as_of) if as_of else None},
+                parameters={"as_of": str(as_of) if as_of else None},
                 log=context.log,
             )
 

@@ -54,7 +54,7 @@ def run_suite_check(
     log=None,
 ) -> AssetCheckResult:
     """Validate one suite, record an alert for any failure and return the check result."""
-    from licpipe.checks.alerts import post_webhook, record_alert
+    from licpipe.checks.alerts import alert_exists, alert_id_for, post_webhook, record_alert
     from licpipe.checks.suites import validate_table
 
     key = asset_key_for_suite(suite_name)
@@ -73,6 +73,12 @@ def run_suite_check(
     severity = "ERROR" if not outcome.passed else "WARN"
     examples = [_result_examples(r) for r in failed][:5]
     failed_count = sum(_result_unexpected(r) for r in failed)
+    is_new = not alert_exists(
+        con,
+        alert_id_for(
+            f"{suite_name}.{CHECK_NAME}", key.to_user_string(), outcome.message, failed_count
+        ),
+    )
     alert_id = record_alert(
         con,
         check_name=f"{suite_name}.{CHECK_NAME}",
@@ -84,7 +90,8 @@ def run_suite_check(
     )
     if log is not None:
         log.warning("Quality gate %s %s: %s", suite_name, severity, outcome.message)
-    if webhook_url and severity == "ERROR":
+    # Post each failure once; a re-run on the same data finds the alert already recorded.
+    if webhook_url and severity == "ERROR" and is_new:
         post_webhook(
             webhook_url,
             {
