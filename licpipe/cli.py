@@ -75,20 +75,21 @@ def print_summary(config: settings.Settings) -> None:
     con = duckdb.connect(str(path), read_only=True)
     try:
         count = con.execute(
-            "select count(*) from analytics.recommendations where status = 'open'"
+            "select count(*) from recommendations where status = 'open'"
         ).fetchone()[0]
         totals = con.execute(
-            "select currency, sum(annual_saving) from analytics.recommendations "
+            "select currency, sum(annual_saving) from recommendations "
             "where status = 'open' group by currency order by currency"
         ).fetchall()
-        alerts = con.execute("select count(*) from analytics.quality_alerts").fetchone()[0]
+        alerts = con.execute("select count(*) from quality_alerts").fetchone()[0]
     finally:
         con.close()
     saving = ", ".join(f"{total:,.2f} {currency}" for currency, total in totals) or "0.00"
     print(f"licpipe: {count} open recommendations, total annual saving {saving}")
     print(f"licpipe: quality alerts: {alerts}")
     print(f"licpipe: warehouse  {config.warehouse_path}")
-    print(f"licpipe: analytics  {path}  (duckdb -readonly {path})")
+    print(f"licpipe: analytics  {path}")
+    print(f"licpipe: query it with: duckdb -readonly {path} 'from recommendations limit 10'")
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -10,7 +10,10 @@ from licpipe.assets.recommendations import license_kpis, savings_summary
 from licpipe.checks.alerts import ensure_alerts_table
 from licpipe.resources import WarehouseResource
 
-PUBLISHED_SCHEMAS = ("main_marts", "analytics")
+# Warehouse schema -> snapshot schema. The analytics tables go to `main` so analysts write
+# `select * from recommendations`: in a file named analytics.duckdb the catalog is `analytics`,
+# and DuckDB rejects `analytics.<table>` as ambiguous between that catalog and a schema.
+PUBLISHED_SCHEMAS = {"main_marts": "marts", "analytics": "main"}
 
 
 @asset(
@@ -35,8 +38,8 @@ def analytics_snapshot(
         ensure_alerts_table(con)
         con.execute(f"attach '{temporary}' as snapshot")
         try:
-            for schema in PUBLISHED_SCHEMAS:
-                con.execute(f'create schema if not exists snapshot."{schema}"')
+            for schema, published in PUBLISHED_SCHEMAS.items():
+                con.execute(f'create schema if not exists snapshot."{published}"')
                 tables = con.execute(
                     "select table_name from information_schema.tables "
                     "where table_catalog = current_database() and table_schema = ? "
@@ -45,12 +48,12 @@ def analytics_snapshot(
                 ).fetchall()
                 for (table,) in tables:
                     con.execute(
-                        f'create table snapshot."{schema}"."{table}" as '
+                        f'create table snapshot."{published}"."{table}" as '
                         f'select * from "{schema}"."{table}"'
                     )
-                    counts[f"{schema}.{table}"] = con.execute(
-                        f'select count(*) from snapshot."{schema}"."{table}"'
-                    ).fetchone()[0]
+                    counts[f"{published}.{table}"] = con.execute(
+                        f'select count(*) from snapshot."{published}"."{table}"'
+                    ).fetchall()[0][0]
         finally:
             con.execute("detach snapshot")
     os.replace(temporary, target)

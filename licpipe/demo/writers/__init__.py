@@ -1,0 +1,1 @@
+"""One writer per export format. Each takes the organisation and its activity and writes files."""

@@ -1,0 +1,341 @@
+"""Score a pipeline run on the demo organisation against the planted ground truth.
+
+`evaluate_demo` reads the published snapshot `analytics.duckdb` (read-only) and the demo's
+`truth/` folder. Each metric that cannot be computed, because a table is missing or a class is
+empty, comes back as None beside a `reason` that explains why. Missing data never raises.
+"""
+
+import csv
+import json
+import logging
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+from sklearn.metrics import adjusted_rand_score, roc_auc_score
+
+from licpipe.demo.catalog import APPLICATIONS
+
+logger = logging.getLogger(__name__)
+
+UPGRADE_APPLICATIONS = ("Adobe Creative Cloud", "Salesforce Sales Cloud", "Slack")
+BASELINE_WINDOW_DAYS = 30
+SNAPSHOT = "snapshot"
+_NAME_BY_KEY = {
+    key.lower(): app.name for app_id, app in APPLICATIONS.items() for key in (app_id, app.name)
+}
+
+
+def _key(value: object) -> str:
+    return str(value or "").strip().lower()
+
+
+def _application(name: object, application_id: object = None) -> str:
+    """Return the published application name for a name or id, matched case-insensitively."""
+    for candidate in (name, application_id):
+        found = _NAME_BY_KEY.get(_key(candidate))
+        if found:
+            return found
+    return str(name or application_id or "").strip()
+
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _true(value: str) -> bool:
+    return _key(value) in ("true", "1", "yes")
+
+
+def _sql_text(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    row = con.execute(
+        "select count(*) from information_schema.tables "
+        "where table_catalog = ? and table_schema = ? and table_name = ?",
+        [SNAPSHOT, schema, table],
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> set[str]:
+    rows = con.execute(
+        "select column_name from information_schema.columns "
+        "where table_catalog = ? and table_schema = ? and table_name = ?",
+        [SNAPSHOT, schema, table],
+    ).fetchall()
+    return {name for (name,) in rows}
+
+
+def _keyed_values(con, table: str, value: str = "null", where: str = "") -> list[tuple]:
+    """Return ((e-mail, application name), value) rows of an analytics table.
+
+    The application is read from `application` or else `application_id`, whichever exists.
+    """
+    columns = _columns(con, "main", table)
+    application = "application" if "application" in columns else "null"
+    application_id = "application_id" if "application_id" in columns else "null"
+    rows = con.execute(
+        f"select user_email, {application}, {application_id}, {value} "
+        f"from main.{table} {where}"
+    ).fetchall()
+    return [((_key(email), _application(name, app_id)), val) for email, name, app_id, val in rows]
+
+
+def _probabilities(con, table: str) -> dict[tuple[str, str], float]:
+    """Return the highest probability per licence pair. A NULL probability counts as 0."""
+    probability: dict[tuple[str, str], float] = {}
+    for pair, value in _keyed_values(con, table, "probability"):
+        probability[pair] = max(probability.get(pair, 0.0), float(value or 0.0))
+    return probability
+
+
+def _roc_auc(labels: list[int], scores: list[float]) -> tuple[float | None, str | None]:
+    if not labels:
+        return None, "no rows to score"
+    if len(set(labels)) < 2:
+        return None, "truth has only one class among the scored rows"
+    return float(roc_auc_score(labels, scores)), None
+
+
+def _missing(section: dict, table: str) -> dict:
+    section["reason"] = f"table {table} not found in analytics.duckdb"
+    return section
+
+
+class _Truth:
+    """The demo truth files, keyed by (lower-cased e-mail, published application name)."""
+
+    def __init__(self, truth_dir: Path) -> None:
+        self.licences = {
+            (_key(row["user_email"]), _application(row["application"])): row
+            for row in _read_csv(truth_dir / "licenses.csv")
+        }
+        self.needs = {
+            (_key(row["user_email"]), _application(row["application"]))
+            for row in _read_csv(truth_dir / "provisioning.csv")
+        }
+        self.people = _read_csv(truth_dir / "people.csv")
+        manifest = json.loads((truth_dir / "manifest.json").read_text(encoding="utf-8"))
+        self.as_of = date.fromisoformat(manifest["as_of"])
+
+
+def _score_reclaim(con, truth: _Truth) -> tuple[dict, int | None]:
+    right = {
+        pair
+        for pair, row in truth.licences.items()
+        if _true(row["is_inactive"]) or _true(row["is_terminated"])
+    }
+    section: dict = {"precision": None, "recall": None, "right_to_reclaim": len(right)}
+    if not _table_exists(con, "main", "recommendations"):
+        return _missing(section, "recommendations"), None
+
+    rows = _keyed_values(con, "recommendations", where="where action = 'reclaim'")
+    recommended = {pair for pair, _ in rows}
+    hits = recommended & right
+    section.update(recommended=len(recommended), true_positives=len(hits))
+    section["recall"] = len(hits) / len(right) if right else None
+    if recommended:
+        section["precision"] = len(hits) / len(recommended)
+    else:
+        section["reason"] = "no reclaim recommendations"
+    if not right:
+        section["reason"] = "truth has no licence to reclaim"
+
+    intermittent = {pair for pair, row in truth.licences.items() if _true(row["is_intermittent"])}
+    return section, len(recommended & intermittent)
+
+
+def _score_tiers(con, truth: _Truth) -> dict:
+    section: dict = {"adjusted_rand": None}
+    if not _table_exists(con, "main", "usage_tiers"):
+        return _missing(section, "usage_tiers")
+    predicted = {pair: str(tier) for pair, tier in _keyed_values(con, "usage_tiers", "tier")}
+    matched = sorted(set(predicted) & set(truth.licences))
+    section["matched"] = len(matched)
+    if len(matched) < 2:
+        section["reason"] = "fewer than two licences appear in both usage_tiers and truth"
+        return section
+    section["adjusted_rand"] = float(
+        adjusted_rand_score(
+            [truth.licences[pair]["tier"] for pair in matched],
+            [predicted[pair] for pair in matched],
+        )
+    )
+    return section
+
+
+def _latest_runs(con, prefix: str) -> list[dict]:
+    """Return the latest model_runs row per model whose name starts with `prefix`."""
+    if not _table_exists(con, "main", "model_runs"):
+        return []
+    rows = con.execute(
+        "select model, metrics, baseline_metrics from main.model_runs "
+        "where starts_with(lower(model), ?) "
+        "qualify row_number() over (partition by model order by trained_at desc nulls last) = 1 "
+        "order by model",
+        [prefix],
+    ).fetchall()
+    return [
+        {"model": model, "metrics": _json(metrics), "baseline_metrics": _json(baseline)}
+        for model, metrics, baseline in rows
+    ]
+
+
+def _json(value) -> dict:
+    if value is None:
+        return {}
+    if isinstance(value, dict):
+        return value
+    try:
+        parsed = json.loads(value)
+    except (TypeError, ValueError):
+        logger.warning("model_runs holds a metrics value that is not JSON: %r", value)
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def _usage_baseline(con, truth: _Truth) -> dict[tuple[str, str], float] | None:
+    """Return active days in the last 30 days per licence from marts.fct_daily_usage."""
+    if not _table_exists(con, "marts", "fct_daily_usage"):
+        return None
+    start = truth.as_of - timedelta(days=BASELINE_WINDOW_DAYS - 1)
+    rows = con.execute(
+        "select user_key, application, application_id, count(distinct usage_date) "
+        "from marts.fct_daily_usage "
+        "where usage_date between ? and ? and coalesce(is_active, true) "
+        "group by all",
+        [start, truth.as_of],
+    ).fetchall()
+    return {(_key(user), _application(app, app_id)): float(n) for user, app, app_id, n in rows}
+
+
+def _score_upgrade(con, truth: _Truth) -> dict:
+    section: dict = {"roc_auc": None, "baseline_roc_auc": None}
+    eligible = sorted(
+        pair
+        for pair, row in truth.licences.items()
+        if pair[1] in UPGRADE_APPLICATIONS
+        and row["tier"] in ("light", "regular")
+        and not _true(row["is_terminated"])
+    )
+    labels = [int(_true(truth.licences[pair]["will_upgrade"])) for pair in eligible]
+    section.update(evaluated=len(eligible), positives=sum(labels))
+
+    if _table_exists(con, "main", "upgrade_predictions"):
+        probability = _probabilities(con, "upgrade_predictions")
+        scores = [probability.get(pair, 0.0) for pair in eligible]
+        section["roc_auc"], reason = _roc_auc(labels, scores)
+        if reason:
+            section["reason"] = reason
+    else:
+        _missing(section, "upgrade_predictions")
+
+    for run in _latest_runs(con, "upgrade"):
+        if "roc_auc" in run["baseline_metrics"]:
+            section["baseline_roc_auc"] = float(run["baseline_metrics"]["roc_auc"])
+            section["baseline_source"] = f"model_runs:{run['model']}"
+            return section
+    usage = _usage_baseline(con, truth)
+    if usage is None:
+        section["baseline_reason"] = (
+            "no upgrade baseline in model_runs and marts.fct_daily_usage not found"
+        )
+        return section
+    baseline, reason = _roc_auc(labels, [usage.get(pair, 0.0) for pair in eligible])
+    section["baseline_roc_auc"] = baseline
+    section["baseline_source"] = f"active days in the last {BASELINE_WINDOW_DAYS} days"
+    if reason:
+        section["baseline_reason"] = reason
+    return section
+
+
+def _score_provisioning(con, truth: _Truth) -> dict:
+    section: dict = {"roc_auc": None}
+    if not _table_exists(con, "main", "provisioning_predictions"):
+        return _missing(section, "provisioning_predictions")
+    probability = _probabilities(con, "provisioning_predictions")
+
+    # Candidates: every active employee and every application that has a need or a prediction,
+    # minus the licences the person already holds.
+    applications = {app for _, app in truth.needs} | {app for _, app in probability}
+    employees = [
+        _key(p["user_email"])
+        for p in truth.people
+        if p["status"] == "active"
+        and not _true(p["is_external"])
+        and not _true(p["is_service_account"])
+    ]
+    candidates = sorted(
+        (email, app)
+        for email in employees
+        for app in applications
+        if (email, app) not in truth.licences
+    )
+    labels = [int(pair in truth.needs) for pair in candidates]
+    section.update(evaluated=len(candidates), positives=sum(labels))
+    section["roc_auc"], reason = _roc_auc(labels, [probability.get(p, 0.0) for p in candidates])
+    if reason:
+        section["reason"] = reason
+    return section
+
+
+def _score_forecasts(con) -> dict:
+    runs = _latest_runs(con, "forecast")
+    section: dict = {"models": []}
+    if not runs:
+        section["reason"] = "no model_runs rows for models starting with 'forecast'"
+        return section
+    for run in runs:
+        metrics, baseline = run["metrics"], run["baseline_metrics"]
+        section["models"].append(
+            {
+                "model": run["model"],
+                "mape": metrics.get("mape"),
+                "coverage_80": metrics.get("coverage_80"),
+                "baseline_mape": baseline.get("mape"),
+            }
+        )
+    return section
+
+
+def evaluate_demo(demo_dir: Path) -> dict:
+    """Score `demo_dir/analytics.duckdb` against `demo_dir/truth/` and return the metrics.
+
+    The result is JSON-serialisable: reclaim precision and recall, the number of
+    intermittent licences recommended for reclaim (right answer 0), the adjusted Rand index of
+    tiers, upgrade and provisioning ROC-AUC (with the upgrade baseline) and forecast metrics.
+    """
+    demo_dir = Path(demo_dir)
+    truth = _Truth(demo_dir / "truth")
+    database = demo_dir / "analytics.duckdb"
+    result: dict = {"demo_dir": str(demo_dir), "as_of": truth.as_of.isoformat()}
+    if not database.exists():
+        reason = f"{database} not found; run the pipeline on the demo first"
+        logger.warning(reason)
+        for name in ("reclaim", "tiers", "upgrade", "provisioning", "forecasts"):
+            result[name] = {"reason": reason}
+        result["intermittent_reclaimed"] = None
+        return result
+
+    # Opened under an alias: a file named analytics.duckdb is catalog "analytics", and
+    # DuckDB rejects "analytics.<table>" as ambiguous between that catalog and the schema.
+    con = duckdb.connect()
+    con.execute(f"attach '{_sql_text(database)}' as {SNAPSHOT} (read_only)")
+    con.execute(f"use {SNAPSHOT}")
+    try:
+        result["reclaim"], result["intermittent_reclaimed"] = _score_reclaim(con, truth)
+        result["intermittent_licenses"] = sum(
+            _true(row["is_intermittent"]) for row in truth.licences.values()
+        )
+        result["tiers"] = _score_tiers(con, truth)
+        result["upgrade"] = _score_upgrade(con, truth)
+        result["provisioning"] = _score_provisioning(con, truth)
+        result["forecasts"] = _score_forecasts(con)
+    finally:
+        con.close()
+    logger.info("evaluated demo %s", demo_dir)
+    return result

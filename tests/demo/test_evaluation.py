@@ -1,0 +1,255 @@
+"""evaluate_demo on a hand-built analytics snapshot with hand-computed metrics."""
+
+import csv
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from licpipe.evaluation import evaluate_demo
+
+LICENSES = [
+    # user_email, application, tier, is_inactive, is_terminated, will_upgrade, is_intermittent
+    ("a@x.com", "Slack", "power", "false", "false", "false", "false"),
+    ("b@x.com", "Slack", "power", "false", "false", "false", "false"),
+    ("c@x.com", "Slack", "power", "false", "false", "false", "false"),
+    ("e@x.com", "Slack", "light", "false", "false", "true", "false"),
+    ("f@x.com", "Slack", "light", "false", "false", "false", "false"),
+    ("h@x.com", "Slack", "light", "false", "false", "false", "false"),
+    ("i1@x.com", "Slack", "non-user", "true", "false", "false", "false"),
+    ("t1@x.com", "Slack", "regular", "false", "true", "false", "false"),
+    ("q1@x.com", "Salesforce Sales Cloud", "light", "false", "false", "false", "true"),
+    ("g1@x.com", "Adobe Creative Cloud", "non-user", "true", "false", "false", "false"),
+]
+PEOPLE = ["a", "b", "c", "e", "f", "h", "i1", "t1", "q1", "g1", "n1"]
+
+
+def _write(path: Path, header: list[str], rows: list) -> None:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def _truth(demo: Path) -> None:
+    truth = demo / "truth"
+    truth.mkdir(parents=True)
+    _write(
+        truth / "licenses.csv",
+        "user_email,application,tier,is_inactive,is_terminated,will_upgrade,is_intermittent".split(
+            ","
+        ),
+        LICENSES,
+    )
+    _write(
+        truth / "provisioning.csv",
+        ["user_email", "application", "needed_by"],
+        [("n1@x.com", "Adobe Creative Cloud", "2026-12-20")],
+    )
+    people = [
+        (
+            f"{p}@x.com",
+            f"E{n}",
+            p,
+            "Ops",
+            "Analyst",
+            "terminated" if p == "t1" else "active",
+            "false",
+            "false",
+        )
+        for n, p in enumerate(PEOPLE)
+    ]
+    _write(
+        truth / "people.csv",
+        "user_email,employee_id,username,department,role,status,is_external,is_service_account".split(
+            ","
+        ),
+        people,
+    )
+    manifest = {"as_of": "2026-12-15", "seed": 1, "users": 11, "days": 120}
+    (truth / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def _open(demo: Path) -> duckdb.DuckDBPyConnection:
+    """Open analytics.duckdb under another name: its catalog would clash with the schema."""
+    con = duckdb.connect()
+    con.execute(f"attach '{demo / 'analytics.duckdb'}' as snap")
+    con.execute("use snap")
+    return con
+
+
+def _analytics(demo: Path, *, with_baseline: bool = True) -> None:
+    con = _open(demo)
+    con.execute("create schema if not exists main")
+    con.execute(
+        "create table main.recommendations (recommendation_id varchar, action varchar, "
+        "user_email varchar, application_id varchar, application varchar)"
+    )
+    con.execute(
+        "insert into main.recommendations values "
+        "('r1', 'reclaim', ' I1@X.com ', 'slack', 'Slack'), "
+        "('r2', 'reclaim', 't1@x.com', 'slack', 'SLACK'), "
+        "('r3', 'reclaim', 'q1@x.com', 'salesforce', 'Salesforce Sales Cloud'), "
+        "('r4', 'reclaim', 'x@x.com', 'slack', 'Slack'), "
+        "('r5', 'downgrade', 'a@x.com', 'slack', 'Slack')"
+    )
+    con.execute(
+        "create table main.usage_tiers (user_key varchar, user_email varchar, "
+        "application_id varchar, application varchar, tier varchar)"
+    )
+    tiers = [
+        ("a", "power"),
+        ("b", "power"),
+        ("c", "regular"),
+        ("e", "regular"),
+        ("f", "light"),
+        ("h", "light"),
+        ("zz", "power"),
+    ]
+    for user, tier in tiers:
+        con.execute(
+            "insert into main.usage_tiers values (?, ?, 'slack', 'Slack', ?)",
+            [f"{user}@x.com", f"{user.upper()}@x.com", tier],
+        )
+    con.execute(
+        "create table main.upgrade_predictions (user_key varchar, user_email varchar, "
+        "application_id varchar, application varchar, probability double)"
+    )
+    for user, probability in (("e", 0.9), ("f", 0.2), ("h", 0.95)):
+        con.execute(
+            "insert into main.upgrade_predictions values (?, ?, 'slack', 'Slack', ?)",
+            [f"{user}@x.com", f"{user}@x.com", probability],
+        )
+    con.execute(
+        "create table main.provisioning_predictions (user_key varchar, user_email varchar, "
+        "application_id varchar, application varchar, probability double)"
+    )
+    for user, probability in (("n1", 0.8), ("a", 0.3), ("e", 0.9)):
+        con.execute(
+            "insert into main.provisioning_predictions values "
+            "(?, ?, 'adobe_cc', 'Adobe Creative Cloud', ?)",
+            [f"{user}@x.com", f"{user}@x.com", probability],
+        )
+    con.execute(
+        "create table main.model_runs (run_id varchar, model varchar, trained_at timestamp, "
+        "metrics json, baseline_metrics json)"
+    )
+    upgrade_baseline = '{"roc_auc": 0.61}' if with_baseline else "{}"
+    con.execute(
+        "insert into main.model_runs values "
+        "('1', 'upgrade_classifier', '2026-12-15 01:00', '{\"roc_auc\": 0.7}', ?), "
+        "('2', 'forecast_slack', '2026-12-01 01:00', '{\"mape\": 0.5, \"coverage_80\": 0.5}', "
+        "'{\"mape\": 0.9}'), "
+        "('3', 'forecast_slack', '2026-12-15 01:00', '{\"mape\": 0.12, \"coverage_80\": 0.83}', "
+        "'{\"mape\": 0.2}')",
+        [upgrade_baseline],
+    )
+    con.execute("create schema marts")
+    con.execute(
+        "create table marts.fct_daily_usage (user_key varchar, application_id varchar, "
+        "application varchar, usage_date date, is_active boolean)"
+    )
+    for user, days in (("e", 10), ("f", 2), ("h", 12)):
+        for offset in range(days):
+            con.execute(
+                "insert into marts.fct_daily_usage values "
+                "(?, 'slack', 'Slack', date '2026-12-15' - cast(? as integer), true)",
+                [f"{user}@x.com", offset],
+            )
+    # A day outside the 30-day window must not count.
+    con.execute(
+        "insert into marts.fct_daily_usage values "
+        "('f@x.com', 'slack', 'Slack', date '2026-10-01', true)"
+    )
+    con.close()
+
+
+@pytest.fixture()
+def demo(tmp_path: Path) -> Path:
+    _truth(tmp_path)
+    _analytics(tmp_path)
+    return tmp_path
+
+
+def test_reclaim_precision_recall(demo: Path) -> None:
+    result = evaluate_demo(demo)
+    reclaim = result["reclaim"]
+    assert reclaim["recommended"] == 4
+    assert reclaim["true_positives"] == 2
+    assert reclaim["right_to_reclaim"] == 3
+    assert reclaim["precision"] == pytest.approx(0.5)
+    assert reclaim["recall"] == pytest.approx(2 / 3)
+    assert result["intermittent_reclaimed"] == 1
+
+
+def test_tiers_adjusted_rand(demo: Path) -> None:
+    # Truth (power x3, light x3) against predicted (power, power, regular, regular, light,
+    # light): pair counts give (2 - 1.2) / (4.5 - 1.2) = 8/33.
+    tiers = evaluate_demo(demo)["tiers"]
+    assert tiers["matched"] == 6
+    assert tiers["adjusted_rand"] == pytest.approx(8 / 33)
+
+
+def test_upgrade_auc_missing_rows_zero(demo: Path) -> None:
+    # Eligible: e (positive, 0.9), f (0.2), h (0.95), q1 (no row, so 0): 2 of 3 pairs won.
+    upgrade = evaluate_demo(demo)["upgrade"]
+    assert upgrade["evaluated"] == 4
+    assert upgrade["positives"] == 1
+    assert upgrade["roc_auc"] == pytest.approx(2 / 3)
+    assert upgrade["baseline_roc_auc"] == pytest.approx(0.61)
+    assert upgrade["baseline_source"] == "model_runs:upgrade_classifier"
+
+
+def test_upgrade_baseline_from_usage(tmp_path: Path) -> None:
+    _truth(tmp_path)
+    _analytics(tmp_path, with_baseline=False)
+    upgrade = evaluate_demo(tmp_path)["upgrade"]
+    # Active days in the last 30: e 10, f 2, h 12, q1 0, so e beats f and q1 but not h.
+    assert upgrade["baseline_roc_auc"] == pytest.approx(2 / 3)
+    assert upgrade["baseline_source"].startswith("active days")
+
+
+def test_provisioning_auc(demo: Path) -> None:
+    # Candidates are the 9 active employees without Adobe; n1 (0.8) loses only to e (0.9).
+    provisioning = evaluate_demo(demo)["provisioning"]
+    assert provisioning["evaluated"] == 9
+    assert provisioning["positives"] == 1
+    assert provisioning["roc_auc"] == pytest.approx(7 / 8)
+
+
+def test_forecasts_latest_run(demo: Path) -> None:
+    models = evaluate_demo(demo)["forecasts"]["models"]
+    assert models == [
+        {"model": "forecast_slack", "mape": 0.12, "coverage_80": 0.83, "baseline_mape": 0.2}
+    ]
+
+
+def test_result_is_json(demo: Path) -> None:
+    text = json.dumps(evaluate_demo(demo))
+    assert "adjusted_rand" in text
+
+
+def test_missing_tables_give_reasons(tmp_path: Path) -> None:
+    _truth(tmp_path)
+    con = _open(tmp_path)
+    con.execute("create schema if not exists main")
+    con.close()
+    result = evaluate_demo(tmp_path)
+    for name in ("reclaim", "tiers", "provisioning"):
+        assert "not found" in result[name]["reason"]
+    assert result["reclaim"]["precision"] is None
+    assert result["intermittent_reclaimed"] is None
+    assert result["tiers"]["adjusted_rand"] is None
+    assert result["upgrade"]["roc_auc"] is None
+    assert result["upgrade"]["baseline_roc_auc"] is None
+    assert "baseline_reason" in result["upgrade"]
+    assert result["forecasts"]["models"] == []
+    assert "reason" in result["forecasts"]
+
+
+def test_missing_database_gives_reasons(tmp_path: Path) -> None:
+    _truth(tmp_path)
+    result = evaluate_demo(tmp_path)
+    assert result["intermittent_reclaimed"] is None
+    assert "not found" in result["tiers"]["reason"]
