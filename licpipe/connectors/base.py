@@ -12,6 +12,7 @@ import io
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -165,12 +166,22 @@ class DateValue:
     is_never: bool | None  # True for NEVER/epoch sentinels, None when the cell is just empty
 
 
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+@lru_cache(maxsize=65536)
 def parse_datetime_cell(raw: str | None) -> DateValue:
     """Parse a timestamp or date cell, mapping sentinels and the Unix epoch to NULL.
 
+    Cached because exports repeat the same few hundred dates on every row.
     Raises ValueError naming the value when it matches no known format.
     """
     text = (raw or "").strip()
+    if _ISO_DATE.match(text):
+        parsed_date = date.fromisoformat(text)
+        if parsed_date.year <= 1970:
+            return DateValue(None, True)
+        return DateValue(datetime.combine(parsed_date, datetime.min.time()), False)
     folded = text.lower()
     if folded in UNKNOWN_SENTINELS:
         return DateValue(None, None)
@@ -197,6 +208,7 @@ def parse_datetime_cell(raw: str | None) -> DateValue:
     return DateValue(parsed, False)
 
 
+@lru_cache(maxsize=65536)
 def parse_date_cell(raw: str | None) -> DateValue:
     """Parse a date cell like `parse_datetime_cell`, keeping only the date part."""
     parsed = parse_datetime_cell(raw)
