@@ -1,0 +1,482 @@
+"""Rules that turn model outputs and seat positions into priced recommendation drafts.
+
+Each rule returns a list of draft dicts with action, user_key, application_id, sku, seats,
+monthly_saving (Decimal, negative for a cost), reason, evidence (dict), last_used_on,
+days_since_last_use and is_terminated. recommendations.py adds ids, priority and feedback.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pandas as pd
+
+from licpipe.ml.features import to_date_series
+from licpipe.recommend.pricing import round_cents, to_decimal
+from licpipe.recommend.reclaim import LEAVER_REASON_PREFIXES
+
+logger = logging.getLogger(__name__)
+
+PROBABILITY_THRESHOLD = 0.5
+
+# A named SKU is a pooling candidate when its peak daily active users stay at or below this
+# share of assigned seats over the last 90 days, with at least MIN_POOL_SEATS assigned.
+POOL_PEAK_SHARE = 0.5
+MIN_POOL_SEATS = 10
+POOL_WINDOW_DAYS = 90
+
+
+def sku_catalog(skus: pd.DataFrame) -> pd.DataFrame:
+    """Return dim_skus indexed by sku, with price as the Decimal monthly unit price."""
+    catalog = skus.drop_duplicates("sku").copy()
+    catalog["price"] = [
+        to_decimal(p, field="monthly_unit_price") for p in catalog["monthly_unit_price"]
+    ]
+    catalog["renewal_date"] = to_date_series(catalog["renewal_date"])
+    return catalog.set_index("sku", drop=False)
+
+
+def _missing(value) -> bool:
+    return value is None or (not isinstance(value, str | Decimal) and pd.isna(value))
+
+
+def _empty(frame: pd.DataFrame | None) -> bool:
+    return frame is None or frame.empty
+
+
+def _int(value, default: int = 0) -> int:
+    return default if _missing(value) else int(value)
+
+
+def _draft(action, user_key, application_id, sku, seats, saving, reason, evidence, **extra) -> dict:
+    return {
+        "action": action,
+        "user_key": user_key,
+        "application_id": application_id,
+        "sku": sku,
+        "seats": int(seats),
+        "monthly_saving": round_cents(saving),
+        "reason": reason,
+        "evidence": evidence,
+        "last_used_on": extra.get("last_used_on"),
+        "days_since_last_use": extra.get("days_since_last_use"),
+        "is_terminated": extra.get("is_terminated", False),
+    }
+
+
+def _price(catalog: pd.DataFrame, sku) -> Decimal:
+    if _missing(sku) or sku not in catalog.index:
+        return Decimal(0)
+    price = catalog.at[sku, "price"]
+    return Decimal(0) if price is None else price
+
+
+def reclaim_drafts(reclaim: pd.DataFrame, catalog: pd.DataFrame) -> list[dict]:
+    """Draft one reclaim per seat whose reclaim status is reclaim, saving one seat's price."""
+    drafts = []
+    if _empty(reclaim):
+        return drafts
+    for row in reclaim[reclaim["status"] == "reclaim"].itertuples(index=False):
+        terminated = row.reason.startswith(LEAVER_REASON_PREFIXES)
+        days = None if _missing(row.days_since_last_use) else int(row.days_since_last_use)
+        last = None if _missing(row.last_used_on) else row.last_used_on
+        evidence = {"last_used_on": last, "days_since_last_use": days, "rule": row.reason}
+        drafts.append(
+            _draft(
+                "reclaim",
+                row.user_key,
+                row.application_id,
+                row.sku,
+                1,
+                _price(catalog, row.sku),
+                row.reason,
+                evidence,
+                last_used_on=last,
+                days_since_last_use=days,
+                is_terminated=terminated,
+            )
+        )
+    return drafts
+
+
+def _ladder(catalog: pd.DataFrame, sku) -> tuple[pd.DataFrame, Decimal] | None:
+    """Return the other priced SKUs of the same application and licence model, and sku's price."""
+    if _missing(sku) or sku not in catalog.index:
+        return None
+    current = catalog.loc[sku]
+    same = catalog[
+        (catalog["application_id"] == current["application_id"])
+        & (catalog["license_model"] == current["license_model"])
+        & (catalog["sku"] != sku)
+        & catalog["price"].notna()
+    ]
+    return same, current["price"] or Decimal(0)
+
+
+def user_skus(assignments: pd.DataFrame | None, catalog: pd.DataFrame) -> dict:
+    """Map (user_key, application_id) to the SKUs held, or to the only SKU of the application."""
+    held: dict = {}
+    if assignments is not None and len(assignments):
+        for row in assignments.itertuples(index=False):
+            held.setdefault((row.user_key, row.application_id), []).append(row.sku)
+    only = catalog.groupby("application_id")["sku"].agg(list)
+    held["__only__"] = {app: skus[0] for app, skus in only.items() if len(skus) == 1}
+    return held
+
+
+def _held_skus(held: dict, user_key, application_id) -> list:
+    skus = held.get((user_key, application_id))
+    if skus:
+        return skus
+    only = held["__only__"].get(application_id)
+    return [only] if only is not None else [None]
+
+
+def downgrade_drafts(tiers, catalog, held, skip: set) -> list[dict]:
+    """Draft a move to the next cheaper SKU of the application for each light user."""
+    drafts = []
+    if _empty(tiers):
+        return drafts
+    for row in tiers[tiers["tier"] == "light"].itertuples(index=False):
+        if (row.user_key, row.application_id) in skip:
+            continue
+        for sku in _held_skus(held, row.user_key, row.application_id):
+            ladder = _ladder(catalog, sku)
+            if ladder is None:
+                continue
+            others, price = ladder
+            cheaper = others[others["price"] < price].sort_values("price", ascending=False)
+            if cheaper.empty:
+                continue
+            target = cheaper.iloc[0]
+            evidence = {
+                "tier": "light",
+                "current_sku": sku,
+                "target_sku": target["sku"],
+                "current_monthly_price": price,
+                "target_monthly_price": target["price"],
+            }
+            difference = round_cents(price - target["price"])
+            reason = f"Light user of {sku}: {target['sku']} costs {difference} less a month."
+            drafts.append(
+                _draft(
+                    "downgrade",
+                    row.user_key,
+                    row.application_id,
+                    sku,
+                    1,
+                    price - target["price"],
+                    reason,
+                    evidence,
+                )
+            )
+    return drafts
+
+
+def upgrade_drafts(upgrades, catalog, held) -> list[dict]:
+    """Draft upgrades for predictions at or above 0.5, costed when a dearer SKU exists."""
+    drafts = []
+    if _empty(upgrades):
+        return drafts
+    likely = upgrades[upgrades["probability"] >= PROBABILITY_THRESHOLD]
+    for row in likely.itertuples(index=False):
+        for sku in _held_skus(held, row.user_key, row.application_id):
+            ladder = _ladder(catalog, sku)
+            evidence = {
+                "probability": round(float(row.probability), 4),
+                "threshold": PROBABILITY_THRESHOLD,
+                "current_tier": row.current_tier,
+                "predicted_tier": row.predicted_tier,
+                "current_sku": sku,
+            }
+            cost = Decimal(0)
+            reason = (
+                f"Usage is likely to grow from {row.current_tier} to {row.predicted_tier} "
+                f"(probability {row.probability:.2f})."
+            )
+            if ladder is not None:
+                others, price = ladder
+                dearer = others[others["price"] > price].sort_values("price")
+                if not dearer.empty:
+                    target = dearer.iloc[0]
+                    cost = target["price"] - price
+                    evidence["target_sku"] = target["sku"]
+                    evidence["target_monthly_price"] = target["price"]
+                    reason += f" Moving to {target['sku']} costs {round_cents(cost)} more a month."
+            drafts.append(
+                _draft("upgrade", row.user_key, row.application_id, sku, 1, -cost, reason, evidence)
+            )
+    return drafts
+
+
+def spare_seats(positions: pd.DataFrame) -> dict:
+    """Return owned minus assigned seats per SKU at the latest position date (never negative)."""
+    if positions is None or positions.empty:
+        return {}
+    latest = latest_positions(positions)
+    spare = latest["seats_owned"].fillna(0) - latest["seats_assigned"].fillna(0)
+    return {sku: max(0, int(s)) for sku, s in zip(latest["sku"], spare, strict=True)}
+
+
+def latest_positions(positions: pd.DataFrame) -> pd.DataFrame:
+    frame = positions.copy()
+    frame["position_date"] = to_date_series(frame["position_date"])
+    return frame.sort_values("position_date").groupby("sku", as_index=False).tail(1)
+
+
+def provision_drafts(provisioning, catalog, positions) -> list[dict]:
+    """Draft provisioning at or above 0.5 on the cheapest SKU. A spare owned seat costs nothing."""
+    drafts = []
+    if _empty(provisioning):
+        return drafts
+    spare = spare_seats(positions)
+    likely = provisioning[provisioning["probability"] >= PROBABILITY_THRESHOLD]
+    likely = likely.sort_values("probability", ascending=False)
+    for row in likely.itertuples(index=False):
+        options = catalog[
+            (catalog["application_id"] == row.application_id) & catalog["price"].notna()
+        ]
+        if options.empty:
+            continue
+        target = options.sort_values("price").iloc[0]
+        evidence = {
+            "probability": round(float(row.probability), 4),
+            "threshold": PROBABILITY_THRESHOLD,
+            "spare_seats_before": spare.get(target["sku"], 0),
+        }
+        if spare.get(target["sku"], 0) > 0:
+            spare[target["sku"]] -= 1
+            cost = Decimal(0)
+            reason = (
+                f"Likely to need {target['sku']} within 30 days (probability "
+                f"{row.probability:.2f}). A spare seat is owned."
+            )
+        else:
+            cost = target["price"]
+            reason = (
+                f"Likely to need {target['sku']} within 30 days (probability "
+                f"{row.probability:.2f}). One more seat is needed."
+            )
+        drafts.append(
+            _draft(
+                "provision",
+                row.user_key,
+                row.application_id,
+                target["sku"],
+                1,
+                -cost,
+                reason,
+                evidence,
+            )
+        )
+    return drafts
+
+
+def _forecast_at(forecasts: pd.DataFrame, sku_row, renewal: date) -> dict | None:
+    """Return the forecast row for the SKU's series on the renewal date, or the last before it."""
+    if forecasts is None or forecasts.empty:
+        return None
+    frame = forecasts.copy()
+    frame["ds"] = to_date_series(frame["ds"])
+    feature = sku_row.get("feature")
+    if sku_row.get("license_model") == "concurrent" and not _missing(feature):
+        series = frame[(frame["series_type"] == "feature") & (frame["series_key"] == feature)]
+    else:
+        series = frame[
+            (frame["series_type"] == "application")
+            & (frame["series_key"] == sku_row["application_id"])
+        ]
+    series = series[series["ds"] <= renewal].sort_values("ds")
+    if series.empty:
+        return None
+    return series.iloc[-1].to_dict()
+
+
+def right_size_drafts(forecasts, catalog, concurrency, as_of: date, buffer: float) -> list[dict]:
+    """Draft renewal right-sizing: seats needed = ceil(upper bound at renewal x (1 + buffer)).
+
+    Seats needed never go below the SKU's minimum commitment. The saving uses the vendor quote
+    when present, else the current price. Applications with several SKUs of one licence model
+    are skipped because one application forecast cannot be split between them.
+    """
+    drafts = []
+    per_model = catalog.groupby(["application_id", "license_model"])["sku"].transform("count")
+    for sku, sku_row in catalog.iterrows():
+        renewal = sku_row["renewal_date"]
+        if renewal is None or renewal < as_of:
+            continue
+        if per_model.loc[sku] > 1:
+            logger.info("skipped right-sizing %s: its application has several SKUs", sku)
+            continue
+        point = _forecast_at(forecasts, sku_row, renewal)
+        if point is None:
+            logger.info("skipped right-sizing %s: no forecast on or before %s", sku, renewal)
+            continue
+        upper = float(point["yhat_upper"])
+        commitment = _int(sku_row.get("min_commitment_seats"))
+        needed = max(math.ceil(upper * (1 + buffer) - 1e-9), commitment)
+        owned = _int(sku_row["seats_owned"])
+        delta = owned - needed
+        if delta == 0:
+            continue
+        # NOTE: quote_unit_price is taken to be per seat per month, like monthly_unit_price,
+        # because dim_skus does not state the quote's period.
+        quote = to_decimal(sku_row.get("quote_unit_price"), field="quote_unit_price")
+        price = quote if quote is not None else _price(catalog, sku)
+        evidence = {
+            "renewal_date": renewal,
+            "forecast_on": point["ds"],
+            "forecast_method": point.get("method"),
+            "yhat": round(float(point["yhat"]), 2),
+            "yhat_lower": round(float(point["yhat_lower"]), 2),
+            "yhat_upper": round(upper, 2),
+            "buffer": buffer,
+            "seats_needed": needed,
+            "seats_owned": owned,
+            "min_commitment_seats": commitment,
+            "unit_price_used": price,
+            "price_source": "quote" if quote is not None else "current",
+        }
+        if point["ds"] < renewal:
+            evidence["note"] = "forecast ends before the renewal date"
+        peak = _observed_peak(concurrency, sku_row, as_of)
+        if peak is not None:
+            evidence["observed_peak_concurrent_90d"] = peak
+        verb = f"Renew {delta} fewer" if delta > 0 else f"Buy {-delta} more"
+        reason = f"{verb} seats of {sku} at renewal on {renewal}: {needed} needed, {owned} owned."
+        drafts.append(
+            _draft(
+                "right_size",
+                None,
+                sku_row["application_id"],
+                sku,
+                abs(delta),
+                delta * price,
+                reason,
+                evidence,
+            )
+        )
+    return drafts
+
+
+def _observed_peak(concurrency, sku_row, as_of: date) -> int | None:
+    if concurrency is None or concurrency.empty or _missing(sku_row.get("feature")):
+        return None
+    frame = concurrency[concurrency["feature"] == sku_row["feature"]]
+    start = pd.Timestamp(as_of - timedelta(days=POOL_WINDOW_DAYS))
+    frame = frame[pd.to_datetime(frame["hour_start"]) >= start]
+    if frame.empty:
+        return None
+    return int(frame["peak_concurrent_seats"].max())
+
+
+def true_up_drafts(positions, catalog) -> list[dict]:
+    """Draft a true-up for each SKU with more seats assigned or installed than owned."""
+    if positions is None or positions.empty:
+        return []
+    drafts = []
+    for row in latest_positions(positions).itertuples(index=False):
+        owned = _int(row.seats_owned)
+        assigned = _int(row.seats_assigned)
+        installed = _int(getattr(row, "installed", None))
+        used = max(assigned, installed)
+        if used <= owned:
+            continue
+        gap = used - owned
+        evidence = {
+            "position_date": row.position_date,
+            "seats_owned": owned,
+            "seats_assigned": assigned,
+            "installed": installed,
+        }
+        reason = (
+            f"{row.sku} has {used} seats in use ({assigned} assigned, {installed} installed) "
+            f"but {owned} owned: buy {gap}."
+        )
+        drafts.append(
+            _draft(
+                "true_up",
+                None,
+                row.application_id,
+                row.sku,
+                gap,
+                -gap * _price(catalog, row.sku),
+                reason,
+                evidence,
+            )
+        )
+    return drafts
+
+
+def pool_drafts(daily_usage, positions, catalog, as_of: date, buffer: float) -> list[dict]:
+    """Draft pooling or concurrent conversion for named SKUs with a low daily peak.
+
+    The concurrency-equivalent estimate is ceil(peak daily active users over 90 days x
+    (1 + buffer)). Daily active users bound simultaneous users from above, so the estimate
+    overstates the concurrent seats needed. When the application has a concurrent SKU, the action
+    is convert_to_concurrent and saves assigned x named price - estimate x concurrent price.
+    Otherwise it is pool, which saves nothing until seats are shared.
+    """
+    if daily_usage is None or daily_usage.empty or positions is None or positions.empty:
+        return []
+    usage = daily_usage.copy()
+    usage["usage_date"] = to_date_series(usage["usage_date"])
+    usage = usage[
+        (usage["usage_date"] > as_of - timedelta(days=POOL_WINDOW_DAYS))
+        & (usage["usage_date"] <= as_of)
+    ]
+    if "is_active" in usage.columns:
+        usage = usage[usage["is_active"].eq(True)]
+    peak = (
+        usage.groupby(["application_id", "usage_date"])["user_key"]
+        .nunique()
+        .groupby("application_id")
+        .max()
+    )
+
+    drafts = []
+    for row in latest_positions(positions).itertuples(index=False):
+        if row.sku not in catalog.index or catalog.at[row.sku, "license_model"] != "named":
+            continue
+        assigned = _int(row.seats_assigned)
+        daily_peak = int(peak.get(row.application_id, 0))
+        if assigned < MIN_POOL_SEATS or daily_peak > POOL_PEAK_SHARE * assigned:
+            continue
+        estimate = max(1, math.ceil(daily_peak * (1 + buffer) - 1e-9))
+        evidence = {
+            "seats_assigned": assigned,
+            "peak_daily_active_users_90d": daily_peak,
+            "peak_share_threshold": POOL_PEAK_SHARE,
+            "buffer": buffer,
+            "concurrent_seats_estimate": estimate,
+            "formula": "ceil(peak daily active users over 90 days x (1 + buffer))",
+        }
+        concurrent = catalog[
+            (catalog["application_id"] == row.application_id)
+            & (catalog["license_model"] == "concurrent")
+            & catalog["price"].notna()
+        ]
+        named_price = _price(catalog, row.sku)
+        if concurrent.empty:
+            action, saving = "pool", Decimal(0)
+            reason = (
+                f"At most {daily_peak} of {assigned} assigned {row.sku} seats are used on any "
+                f"day: share a pool of {estimate}."
+            )
+        else:
+            target = concurrent.sort_values("price").iloc[0]
+            action = "convert_to_concurrent"
+            saving = assigned * named_price - estimate * target["price"]
+            evidence["target_sku"] = target["sku"]
+            evidence["target_monthly_price"] = target["price"]
+            reason = (
+                f"At most {daily_peak} of {assigned} assigned {row.sku} seats are used on any "
+                f"day: {estimate} {target['sku']} seats would do."
+            )
+        drafts.append(
+            _draft(action, None, row.application_id, row.sku, assigned, saving, reason, evidence)
+        )
+    return drafts
