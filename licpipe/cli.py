@@ -38,7 +38,7 @@ def _configure_environment(args: argparse.Namespace) -> settings.Settings:
 
 def run_pipeline(config: settings.Settings, *, retrain: bool = False) -> bool:
     """Materialise every asset in this process; return True when the run succeeded."""
-    from dagster import DagsterInstance
+    from dagster import DagsterEventType, DagsterInstance
 
     from licpipe.definitions import defs
 
@@ -52,10 +52,10 @@ def run_pipeline(config: settings.Settings, *, retrain: bool = False) -> bool:
                     message = data.error.message.strip() if data and data.error else ""
                     print(f"licpipe: step {event.step_key} failed: {message}", file=sys.stderr)
             for event in result.all_events:
-                evaluation = (
-                    event.asset_check_evaluation_data if event.is_asset_check_evaluation else None
-                )
-                if evaluation is not None and not evaluation.passed:
+                if event.event_type != DagsterEventType.ASSET_CHECK_EVALUATION:
+                    continue
+                evaluation = event.asset_check_evaluation_data
+                if not evaluation.passed:
                     text = evaluation.metadata.get("message")
                     print(
                         f"licpipe: quality gate on {evaluation.asset_key.to_user_string()} "

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
+import sys
 from pathlib import Path
 
 import duckdb
@@ -107,7 +108,10 @@ def build_resources(config: settings.Settings | None = None) -> dict[str, object
         if _env_set(settings.ENV_WEBHOOK_URL)
         else AlertsResource(),
         "dbt": DbtCliResource(
-            project_dir=str(settings.DBT_PROJECT_DIR), profiles_dir=str(settings.DBT_PROJECT_DIR)
+            project_dir=str(settings.DBT_PROJECT_DIR),
+            profiles_dir=str(settings.DBT_PROJECT_DIR),
+            # The dbt beside this interpreter, so a venv works without being activated.
+            dbt_executable=str(Path(sys.executable).with_name("dbt")),
         ),
     }
 

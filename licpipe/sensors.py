@@ -1,7 +1,5 @@
 """A sensor that starts a run when new export files arrive in the landing folder."""
 
-from __future__ import annotations
-
 import hashlib
 import json
 
@@ -33,9 +31,7 @@ def affected_selection(new_files: list[str]) -> list[AssetKey]:
 
     sources = {name.split("/", 1)[0] for name in new_files}
     keys: list[AssetKey] = []
-    for folders, definition in zip(
-        RAW_ASSET_SOURCES.values(), raw_assets, strict=True
-    ):
+    for folders, definition in zip(RAW_ASSET_SOURCES.values(), raw_assets, strict=True):
         if sources & set(folders):
             keys.extend(definition.keys)
     for definition in [licpipe_dbt_models, *ml_assets, *recommendation_assets, analytics_snapshot]:

@@ -71,12 +71,27 @@ def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> boo
 
 
 def read_frame(con: duckdb.DuckDBPyConnection, schema: str, table: str):
-    """Read a whole table as a pandas frame, or an empty frame when the table is missing."""
+    """Read a whole table as a pandas frame, or an empty frame when the table is missing.
+
+    DATE columns come back as `datetime.date` values (None when NULL), not pandas Timestamps,
+    so model code compares them with the as-of date directly.
+    """
     import pandas as pd
 
     if not table_exists(con, schema, table):
         return pd.DataFrame()
-    return con.execute(f'select * from "{schema}"."{table}"').df()
+    date_columns = [
+        row[0]
+        for row in con.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = ? and table_name = ? and data_type = 'DATE'",
+            [schema, table],
+        ).fetchall()
+    ]
+    frame = con.execute(f'select * from "{schema}"."{table}"').df()
+    for column in date_columns:
+        frame[column] = [value.date() if pd.notna(value) else None for value in frame[column]]
+    return frame
 
 
 def replace_table(con: duckdb.DuckDBPyConnection, schema: str, table: str, frame) -> int:

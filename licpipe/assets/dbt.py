@@ -5,8 +5,6 @@ write lock on its own; no Dagster step holds a connection while it runs. dbt tes
 asset checks.
 """
 
-from __future__ import annotations
-
 import json
 import os
 import subprocess

@@ -4,8 +4,6 @@ Thin layers: each reads marts from the warehouse, calls `licpipe.ml` or `licpipe
 replaces its table in the `analytics` schema and reports counts and model metrics.
 """
 
-from __future__ import annotations
-
 from datetime import date, timedelta
 
 import pandas as pd
@@ -20,7 +18,8 @@ ANALYTICS = "analytics"
 
 
 def mart(name: str) -> AssetKey:
-    return AssetKey([name])
+    """The asset key dagster-dbt gives a mart model: its schema, then its name."""
+    return AssetKey(["marts", name])
 
 
 def read_as_of(con) -> date:

@@ -1,7 +1,5 @@
 """Publish the analytics snapshot that analysts query, replacing it atomically."""
 
-from __future__ import annotations
-
 import os
 
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset

@@ -1,7 +1,5 @@
 """Blocking expectation checks on dbt models, run after `dbt build` and before the models."""
 
-from __future__ import annotations
-
 from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetKey, asset_check
 
 from licpipe.checks.asset_checks import (

@@ -5,8 +5,6 @@ the blocking expectation suites that guard its tables. A file that cannot be rea
 asset after the other files have landed, with a message naming the file and the fix.
 """
 
-from __future__ import annotations
-
 from dagster import (
     AssetExecutionContext,
     AssetKey,

@@ -1,7 +1,5 @@
 """Recommendation assets: priced actions, the savings they add up to, and licence KPIs."""
 
-from __future__ import annotations
-
 import pandas as pd
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
@@ -58,7 +56,17 @@ def recommendations(
             "decisions": read_frame(con, "raw", "decisions"),
             "users": read_frame(con, MARTS, "dim_users"),
         }
-        recs = build_recommendations(**frames, as_of=as_of, renewal_buffer=options.renewal_buffer)
+        assignments = read_frame(con, MARTS, "fct_license_assignments")
+        usage = read_frame(con, MARTS, "fct_daily_usage")
+        previous = read_frame(con, ANALYTICS, "recommendations")
+        recs = build_recommendations(
+            **frames,
+            as_of=as_of,
+            renewal_buffer=options.renewal_buffer,
+            assignments=assignments,
+            daily_usage=usage,
+            previous_recommendations=previous if not previous.empty else None,
+        )
         replace_table(con, ANALYTICS, "recommendations", recs)
     open_recs = recs[recs["status"] == "open"] if not recs.empty else recs
     by_action = open_recs["action"].value_counts().to_dict() if not open_recs.empty else {}
@@ -82,7 +90,7 @@ def savings_summary(
         recs = read_frame(con, ANALYTICS, "recommendations")
         summary = summarise_savings(recs)
         replace_table(con, ANALYTICS, "savings_summary", summary)
-    totals = summary[summary["action"] == "total"] if "action" in summary.columns else summary
+    totals = summary[summary["row_type"] == "total"] if "row_type" in summary.columns else summary
     context.log.info("Savings totals: %s", totals.to_dict("records"))
     return _result("savings_summary", summary)
 

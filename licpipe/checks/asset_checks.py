@@ -23,8 +23,11 @@ def suite_names() -> list[str]:
 
 
 def asset_key_for_suite(name: str) -> AssetKey:
+    """`raw_<table>` guards a raw table, `fct_`/`dim_` a dbt mart, anything else a model asset."""
     if name.startswith("raw_"):
         return AssetKey(["raw", name.removeprefix("raw_")])
+    if name.startswith(("fct_", "dim_")):
+        return AssetKey(["marts", name])
     return AssetKey([name])
 
 
