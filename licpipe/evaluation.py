@@ -145,7 +145,12 @@ def _score_reclaim(con, truth: _Truth) -> tuple[dict, int | None]:
     if not right:
         section["reason"] = "truth has no licence to reclaim"
 
-    intermittent = {pair for pair, row in truth.licences.items() if _true(row["is_intermittent"])}
+    # A leaver's seat is reclaimed at once even when their use was intermittent.
+    intermittent = {
+        pair
+        for pair, row in truth.licences.items()
+        if _true(row["is_intermittent"]) and not _true(row["is_terminated"])
+    }
     return section, len(recommended & intermittent)
 
 

@@ -39,8 +39,7 @@ def _exemption(person: dict) -> str | None:
         return "on leave in HR"
     if _flag(person, "is_service_account"):
         return "a service account"
-    if _flag(person, "is_external"):
-        return "an external account"
+    # External guests are not exempt: an idle guest still occupies a billable seat.
     return None
 
 
@@ -106,7 +105,7 @@ def find_reclaim_candidates(
     """Classify each idle, never-used or terminated assignment as a reclaim decision.
 
     Rules, first match wins: terminated in HR (or deprovisioned in the IdP) gives reclaim at
-    once. Then seats of people exempt, on leave, service or external accounts give exempt,
+    once. Then seats of people exempt, on leave or service accounts give exempt,
     when they are idle. Idle for at least the window gives intermittent when a periodic pattern
     expects use within one period, grace when assigned under grace_days ago, else reclaim.
     Never used gives grace inside grace_days and reclaim after it. Seats in use are not listed.

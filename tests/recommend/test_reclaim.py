@@ -90,12 +90,11 @@ def test_grace_period_for_new_assignment():
 def test_exemptions_are_not_reclaimed():
     assignments = [
         assignment(user, "sf", "SF_ENT", date(2025, 1, 1))
-        for user in ["leave@x.com", "svc@x.com", "ext@x.com", "vip@x.com"]
+        for user in ["leave@x.com", "svc@x.com", "vip@x.com"]
     ]
     users = [
         person("leave@x.com", hr_status="leave"),
         person("svc@x.com", is_service_account=True, is_in_hr=False),
-        person("ext@x.com", is_external=True),
         person("vip@x.com", is_exempt_from_reclaim=True),
     ]
 
@@ -104,6 +103,15 @@ def test_exemptions_are_not_reclaimed():
     assert set(result["status"]) == {"exempt"}
     assert "on leave" in result.loc["leave@x.com", "reason"]
     assert "service account" in result.loc["svc@x.com", "reason"]
+
+
+def test_idle_external_guest_reclaimed():
+    assignments = [assignment("guest@partner.example", "sf", "SF_ENT", date(2025, 1, 1))]
+    users = [person("guest@partner.example", is_external=True, is_in_hr=False)]
+
+    result = reclaim(base_usage(), assignments, users)
+
+    assert result.loc["guest@partner.example", "status"] == "reclaim"
 
 
 def test_per_application_window():
