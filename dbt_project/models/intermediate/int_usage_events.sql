@@ -1,0 +1,291 @@
+{%- set services = [
+    'exchange', 'onedrive', 'sharepoint', 'skype_for_business', 'yammer', 'teams',
+] -%}
+
+with
+
+identities as (
+
+    select * from {{ ref('int_identities') }}
+
+),
+
+catalog as (
+
+    select * from {{ ref('int_app_catalog') }}
+
+),
+
+m365_details as (
+
+    select * from {{ ref('stg_m365__active_user_details') }}
+
+),
+
+slack_members as (
+
+    select * from {{ ref('stg_slack__members') }}
+
+),
+
+okta_events as (
+
+    select * from {{ ref('stg_okta__events') }}
+
+),
+
+salesforce_logins as (
+
+    select * from {{ ref('stg_salesforce__logins') }}
+
+),
+
+salesforce_users as (
+
+    select * from {{ ref('stg_salesforce__users') }}
+
+),
+
+flexlm_sessions as (
+
+    select * from {{ ref('stg_flexlm__sessions') }}
+
+),
+
+m365_service_days as (
+
+    -- Last activity dates are a state. In a date= pull a service was used on the
+    -- report date when its last activity date equals it. Across period pulls each
+    -- distinct last activity date seen is a day of use, and overlapping windows
+    -- are never summed.
+    {%- for service in services %}
+    select
+        user_principal_name as raw_identity,
+        '{{ service }}' as service,
+        {{ service }}_last_activity_date as usage_date,
+    from m365_details
+    where not is_concealed
+        and {{ service }}_last_activity_date is not null
+        and (
+            pull_kind = 'period'
+            or {{ service }}_last_activity_date = report_date
+        )
+    {%- if not loop.last %}
+    union
+    {%- endif %}
+    {%- endfor %}
+
+),
+
+m365_events as (
+
+    select
+        'm365' as source,
+        raw_identity,
+        'm365_service' as catalog_source,
+        service as raw_name,
+        usage_date,
+        0 as sessions,
+        cast(0 as double) as minutes,
+        1 as events,
+        service as feature,
+    from m365_service_days
+
+),
+
+slack_active_days as (
+
+    -- A one-day window with days active > 0 means use on that day, but a longer
+    -- window gives only its last active day.
+    select
+        coalesce(email, user_id) as raw_identity,
+        case
+            when window_end = window_start
+                then window_end
+            else last_active_on
+        end as usage_date,
+        case
+            when window_end = window_start
+                then coalesce(messages_posted, 0)
+            else 0
+        end as messages_posted,
+    from slack_members
+    where
+        (
+            window_end = window_start
+            and days_active > 0
+        )
+        or (
+            window_end > window_start
+            and last_active_on is not null
+        )
+
+),
+
+slack_events as (
+
+    select
+        'slack' as source,
+        raw_identity,
+        'slack' as catalog_source,
+        'Slack' as raw_name,
+        usage_date,
+        0 as sessions,
+        cast(0 as double) as minutes,
+        greatest(max(messages_posted), 1) as events,
+        cast(null as varchar) as feature,
+    from slack_active_days
+    group by raw_identity, usage_date
+
+),
+
+okta_sso_events as (
+
+    select
+        'okta' as source,
+        actor_alternate_id as raw_identity,
+        'okta' as catalog_source,
+        coalesce(app_display_name, app_label) as raw_name,
+        cast(published_at as date) as usage_date,
+        1 as sessions,
+        cast(0 as double) as minutes,
+        1 as events,
+        cast(null as varchar) as feature,
+    from okta_events
+    where event_type = 'user.authentication.sso'
+        and outcome_result = 'SUCCESS'
+
+),
+
+salesforce_events as (
+
+    select
+        'salesforce' as source,
+        salesforce_logins.username as raw_identity,
+        'salesforce' as catalog_source,
+        coalesce(salesforce_users.user_license, 'Salesforce') as raw_name,
+        cast(salesforce_logins.login_at as date) as usage_date,
+        1 as sessions,
+        cast(0 as double) as minutes,
+        1 as events,
+        cast(null as varchar) as feature,
+    from salesforce_logins
+    left join salesforce_users
+        on lower(trim(salesforce_logins.username))
+            = lower(trim(salesforce_users.username))
+    where salesforce_logins.is_success
+
+),
+
+flexlm_session_days as (
+
+    -- A checkout spanning midnight adds its minutes to each day it covers.
+    select
+        flexlm_sessions.*,
+        cast(day_start as date) as usage_date,
+        greatest(
+            date_diff(
+                'second',
+                greatest(checkout_at, day_start),
+                least(ended_at, day_start + interval 1 day)
+            ),
+            0
+        ) / 60.0 as minutes,
+    from flexlm_sessions,
+        unnest(
+            generate_series(
+                date_trunc('day', checkout_at),
+                date_trunc('day', coalesce(ended_at, checkout_at)),
+                interval 1 day
+            )
+        ) as days(day_start)
+
+),
+
+flexlm_events as (
+
+    select
+        'flexlm' as source,
+        user_name as raw_identity,
+        'flexlm' as catalog_source,
+        feature as raw_name,
+        usage_date,
+        case
+            when usage_date = cast(checkout_at as date) then 1 else 0
+        end as sessions,
+        coalesce(minutes, 0) as minutes,
+        case
+            when usage_date = cast(checkout_at as date) then 1 else 0
+        end as events,
+        feature,
+    from flexlm_session_days
+
+),
+
+unioned as (
+
+    select * from m365_events
+    union all
+    select * from slack_events
+    union all
+    select * from okta_sso_events
+    union all
+    select * from salesforce_events
+    union all
+    select * from flexlm_events
+
+),
+
+raw_names as (
+
+    select distinct catalog_source, raw_name
+    from unioned
+
+),
+
+catalog_matches as (
+
+    -- The matching catalog name of maximum length wins, so `Salesforce Platform`
+    -- is not read as `Salesforce`.
+    select
+        raw_names.catalog_source,
+        raw_names.raw_name,
+        catalog.application_id,
+        catalog.application,
+    from raw_names
+    inner join catalog
+        on raw_names.catalog_source = catalog.source
+        and {{ catalog_matches('catalog', 'raw_names.raw_name') }}
+    qualify row_number() over (
+        partition by raw_names.catalog_source, raw_names.raw_name
+        order by length(catalog.raw_name) desc
+    ) = 1
+
+),
+
+final as (
+
+    select
+        unioned.source,
+        unioned.raw_identity,
+        identities.user_key,
+        identities.match_method,
+        unioned.raw_name,
+        catalog_matches.application_id,
+        catalog_matches.application,
+        unioned.usage_date,
+        unioned.sessions,
+        unioned.minutes,
+        unioned.events,
+        unioned.feature,
+    from unioned
+    left join catalog_matches
+        on unioned.catalog_source = catalog_matches.catalog_source
+        and unioned.raw_name = catalog_matches.raw_name
+    left join identities
+        on unioned.source = identities.source
+        and coalesce(unioned.raw_identity, '') = identities.raw_identity
+
+)
+
+select * from final

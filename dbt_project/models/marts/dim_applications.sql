@@ -1,0 +1,55 @@
+with
+
+catalog as (
+
+    select * from {{ ref('int_app_catalog') }}
+
+),
+
+purchase_lines as (
+
+    select * from {{ ref('stg_entitlements__purchase_lines') }}
+
+),
+
+catalog_applications as (
+
+    -- A row naming a SKU describes the product best, so it decides ties.
+    select
+        application_id,
+        arg_min(application, sku is null) as application,
+        arg_min(vendor, sku is null) as vendor,
+        arg_min(license_model, sku is null) as license_model,
+    from catalog
+    group by application_id
+
+),
+
+purchased_applications as (
+
+    -- Purchase lines for products the catalog lacks still need an application.
+    select
+        {{ purchased_application_id('purchase_lines') }} as application_id,
+        any_value(purchase_lines.application) as application,
+        any_value(purchase_lines.vendor) as vendor,
+        any_value(purchase_lines.license_model) as license_model,
+    from purchase_lines
+    where {{ purchased_application_id('purchase_lines') }} is not null
+    group by 1
+
+),
+
+final as (
+
+    select * from catalog_applications
+
+    union all
+
+    select * from purchased_applications
+    where application_id not in (
+        select application_id from catalog_applications
+    )
+
+)
+
+select * from final

@@ -1,0 +1,141 @@
+with
+
+catalog as (
+
+    select * from {{ ref('int_app_catalog') }}
+
+),
+
+applications as (
+
+    select * from {{ ref('dim_applications') }}
+
+),
+
+purchase_lines as (
+
+    select * from {{ ref('stg_entitlements__purchase_lines') }}
+
+),
+
+as_of as (
+
+    select * from {{ ref('as_of_date') }}
+
+),
+
+lines as (
+
+    select
+        purchase_lines.* exclude (sku),
+        -- The catalog's spelling of a SKU, so assignments and lines join.
+        coalesce(
+            (
+                select min(catalog.sku)
+                from catalog
+                where lower(catalog.sku) = lower(trim(purchase_lines.sku))
+            ),
+            trim(purchase_lines.sku)
+        ) as sku,
+        {{ purchased_application_id('purchase_lines') }} as application_id,
+        coalesce(
+            purchase_lines.term_start <= as_of.as_of_date, true
+        )
+        and coalesce(purchase_lines.term_end >= as_of.as_of_date, true)
+            as is_current,
+        as_of.as_of_date,
+    from purchase_lines
+    cross join as_of
+    where purchase_lines.sku is not null
+
+),
+
+purchased_skus as (
+
+    -- Prices are seat-weighted over the lines in force at the as-of date, or over
+    -- every line when none is in force.
+    select
+        sku,
+        min(application_id) as application_id,
+        max(license_model) as license_model,
+        max(feature) as feature,
+        coalesce(sum(seats) filter (where is_current), 0) as seats_owned,
+        cast(
+            coalesce(
+                sum(monthly_unit_price * seats) filter (where is_current)
+                / nullif(sum(seats) filter (where is_current), 0),
+                sum(monthly_unit_price * seats) / nullif(sum(seats), 0),
+                avg(monthly_unit_price)
+            ) as decimal(18, 4)
+        ) as monthly_unit_price,
+        max(currency) as currency,
+        coalesce(
+            min(renewal_date) filter (where renewal_date >= as_of_date),
+            max(renewal_date)
+        ) as renewal_date,
+        max(quote_unit_price) as quote_unit_price,
+        max(min_commitment_seats) as min_commitment_seats,
+    from lines
+    group by sku
+
+),
+
+catalog_skus as (
+
+    -- SKUs seen in assignments but never purchased still need a row.
+    select
+        sku,
+        min(application_id) as application_id,
+        max(license_model) as license_model,
+        max(case when source = 'flexlm' then raw_name end) as feature,
+    from catalog
+    where sku is not null
+    group by sku
+
+),
+
+final as (
+
+    select
+        purchased_skus.sku,
+        purchased_skus.application_id,
+        applications.application,
+        coalesce(purchased_skus.license_model, applications.license_model)
+            as license_model,
+        purchased_skus.feature,
+        purchased_skus.seats_owned,
+        purchased_skus.monthly_unit_price,
+        purchased_skus.currency,
+        purchased_skus.renewal_date,
+        purchased_skus.quote_unit_price,
+        purchased_skus.min_commitment_seats,
+        true as is_purchased,
+    from purchased_skus
+    left join applications
+        on purchased_skus.application_id = applications.application_id
+
+    union all
+
+    select
+        catalog_skus.sku,
+        catalog_skus.application_id,
+        applications.application,
+        catalog_skus.license_model,
+        catalog_skus.feature,
+        0 as seats_owned,
+        cast(null as decimal(18, 4)) as monthly_unit_price,
+        cast(null as varchar) as currency,
+        cast(null as date) as renewal_date,
+        cast(null as decimal(18, 4)) as quote_unit_price,
+        cast(null as integer) as min_commitment_seats,
+        false as is_purchased,
+    from catalog_skus
+    left join applications
+        on catalog_skus.application_id = applications.application_id
+    where lower(catalog_skus.sku) not in (
+        select lower(sku) from purchased_skus
+    )
+
+)
+
+select * from final

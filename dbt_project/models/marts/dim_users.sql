@@ -1,0 +1,228 @@
+with
+
+employees as (
+
+    select * from {{ ref('stg_hr__employees') }}
+
+),
+
+identities as (
+
+    select * from {{ ref('int_identities') }}
+
+),
+
+m365_details as (
+
+    select * from {{ ref('stg_m365__active_user_details') }}
+
+),
+
+okta_users as (
+
+    select * from {{ ref('stg_okta__users') }}
+
+),
+
+slack_members as (
+
+    select * from {{ ref('stg_slack__members') }}
+
+),
+
+usage as (
+
+    select * from {{ ref('fct_daily_usage') }}
+
+),
+
+as_of as (
+
+    select * from {{ ref('as_of_date') }}
+
+),
+
+hr_people as (
+
+    -- An employee without an e-mail keeps a key made from the employee id.
+    select
+        coalesce(user_key, 'employee:' || employee_id) as user_key,
+        *  exclude (user_key),
+    from employees
+    qualify row_number() over (
+        partition by coalesce(user_key, 'employee:' || employee_id)
+        order by _loaded_at desc, hr_status = 'active' desc, employee_id
+    ) = 1
+
+),
+
+identity_people as (
+
+    select
+        user_key,
+        string_agg(distinct source, ',' order by source) as sources,
+    from identities
+    where user_key is not null
+    group by user_key
+
+),
+
+people as (
+
+    select user_key from hr_people
+    union
+    select user_key from identity_people
+
+),
+
+hr_domains as (
+
+    select distinct split_part(user_key, '@', 2) as domain
+    from hr_people
+    where user_key like '%@%'
+
+),
+
+m365_people as (
+
+    -- Deleted flags come from each user's latest report row. Activity comes from
+    -- every row, because a deleted account's last activity is the conflicting
+    -- evidence.
+    select
+        identities.user_key,
+        arg_max(m365_details.is_deleted, m365_details.report_refresh_date)
+            as is_deleted,
+        arg_max(m365_details.deleted_date, m365_details.report_refresh_date)
+            as deleted_date,
+        arg_max(m365_details.display_name, m365_details.report_refresh_date)
+            as display_name,
+        max(
+            greatest(
+                m365_details.exchange_last_activity_date,
+                m365_details.onedrive_last_activity_date,
+                m365_details.sharepoint_last_activity_date,
+                m365_details.skype_for_business_last_activity_date,
+                m365_details.yammer_last_activity_date,
+                m365_details.teams_last_activity_date
+            )
+        ) as last_activity_on,
+    from m365_details
+    inner join identities
+        on identities.source = 'm365'
+        and coalesce(m365_details.user_principal_name, '')
+            = identities.raw_identity
+    where identities.user_key is not null
+    group by identities.user_key
+
+),
+
+okta_people as (
+
+    select
+        identities.user_key,
+        arg_max(okta_users.status, okta_users._loaded_at) as idp_status,
+    from okta_users
+    inner join identities
+        on identities.source = 'okta'
+        and coalesce(okta_users.login, '') = identities.raw_identity
+    where identities.user_key is not null
+    group by identities.user_key
+
+),
+
+slack_people as (
+
+    select
+        identities.user_key,
+        bool_or(
+            lower(slack_members.account_type) like '%guest%'
+        ) as is_guest,
+        arg_max(slack_members.name, slack_members.window_end) as display_name,
+    from slack_members
+    inner join identities
+        on identities.source = 'slack'
+        and coalesce(slack_members.email, slack_members.user_id, '')
+            = identities.raw_identity
+    where identities.user_key is not null
+    group by identities.user_key
+
+),
+
+usage_people as (
+
+    select
+        user_key,
+        max(usage_date) as last_used_on,
+    from usage
+    group by user_key
+
+),
+
+final as (
+
+    select
+        people.user_key,
+        coalesce(
+            hr_people.email,
+            case when people.user_key like '%@%' then people.user_key end
+        ) as email,
+        hr_people.employee_id,
+        coalesce(
+            hr_people.display_name,
+            m365_people.display_name,
+            slack_people.display_name
+        ) as display_name,
+        hr_people.department,
+        hr_people.role,
+        hr_people.manager_key,
+        hr_people.hire_date,
+        hr_people.termination_date,
+        coalesce(hr_people.hr_status, 'unknown') as hr_status,
+        hr_people.user_key is not null as is_in_hr,
+        {{ is_service_account('people.user_key') }} as is_service_account,
+        hr_people.user_key is null
+        and not {{ is_service_account('people.user_key') }}
+        and (
+            coalesce(slack_people.is_guest, false)
+            or split_part(people.user_key, '@', 2) not in (
+                select domain from hr_domains
+            )
+        ) as is_external,
+        okta_people.idp_status,
+        -- People on leave keep their licences.
+        coalesce(hr_people.hr_status = 'leave', false)
+            as is_exempt_from_reclamation,
+        coalesce(m365_people.is_deleted, false) as is_deleted_in_m365,
+        m365_people.deleted_date as m365_deleted_date,
+        -- Microsoft 365 can flag a live account deleted: recent activity
+        -- contradicts the flag, so such a user is not reclaimed automatically.
+        coalesce(
+            m365_people.is_deleted
+            and date_diff(
+                'day',
+                greatest(m365_people.last_activity_on, usage_people.last_used_on),
+                as_of.as_of_date
+            ) <= {{ var('deleted_conflict_days', 30) }},
+            false
+        ) as has_conflicting_deleted_flag,
+        greatest(m365_people.last_activity_on, usage_people.last_used_on)
+            as last_activity_on,
+        identity_people.sources,
+    from people
+    cross join as_of
+    left join hr_people
+        on people.user_key = hr_people.user_key
+    left join identity_people
+        on people.user_key = identity_people.user_key
+    left join m365_people
+        on people.user_key = m365_people.user_key
+    left join okta_people
+        on people.user_key = okta_people.user_key
+    left join slack_people
+        on people.user_key = slack_people.user_key
+    left join usage_people
+        on people.user_key = usage_people.user_key
+
+)
+
+select * from final
