@@ -145,11 +145,14 @@ def _score_reclaim(con, truth: _Truth) -> tuple[dict, int | None]:
     if not right:
         section["reason"] = "truth has no licence to reclaim"
 
-    # A leaver's seat is reclaimed at once even when their use was intermittent.
+    # A leaver's seat, or one idle past the planted inactivity, is rightly reclaimed even when
+    # its holder's pattern was intermittent.
     intermittent = {
         pair
         for pair, row in truth.licences.items()
-        if _true(row["is_intermittent"]) and not _true(row["is_terminated"])
+        if _true(row["is_intermittent"])
+        and not _true(row["is_terminated"])
+        and not _true(row["is_inactive"])
     }
     return section, len(recommended & intermittent)
 

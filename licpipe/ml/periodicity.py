@@ -84,7 +84,11 @@ def _detect_quarter_end(days: list[date], as_of: date) -> PeriodicPattern | None
     in_window = [w for w in windows if w is not None]
     share = len(in_window) / len(days)
     distinct_quarters = sorted(set(in_window))
-    if len(distinct_quarters) < 2 or share < MIN_IN_WINDOW_SHARE:
+    # One window is enough when every active day sits inside it: a user first seen in a
+    # quarter-end close has had no earlier window to repeat in, and reclaiming them a week
+    # before the next close would be wrong more often than right.
+    single_window = len(distinct_quarters) == 1 and share == 1.0 and len(days) >= 3
+    if (len(distinct_quarters) < 2 and not single_window) or share < MIN_IN_WINDOW_SHARE:
         return None
 
     # A pattern that missed the latest complete window has lapsed and is not periodic any more.
@@ -153,7 +157,8 @@ def detect_periodic_use(active_dates: Sequence[date], as_of: date) -> PeriodicPa
     """Detect quarter-end or monthly use in a user's active dates up to as_of.
 
     Quarter-end use means at least 80% of active days fall in the last 10 days of a quarter or
-    the first 3 days of the next, in at least 2 distinct quarters. Monthly use means at least 3
+    the first 3 days of the next, in at least 2 distinct quarters, or that all of at least 3
+    active days fall in one such window. Monthly use means at least 3
     short bursts whose starts are 20 to 40 days apart. Dates after as_of are ignored.
     """
     days = sorted({d for d in active_dates if d is not None and d <= as_of})

@@ -32,8 +32,17 @@ def test_quarter_end_in_progress_is_due_now():
     assert pattern.next_expected_on == date(2026, 12, 25)
 
 
-def test_single_quarter_not_periodic():
+def test_single_quarter_close_is_periodic():
     days = quarter_end_dates([date(2026, 9, 30)])
+
+    pattern = detect_periodic_use(days, AS_OF)
+
+    assert pattern.is_periodic
+    assert "1 quarters" in pattern.evidence
+
+
+def test_single_quarter_with_other_use_not_periodic():
+    days = quarter_end_dates([date(2026, 9, 30)]) + [date(2026, 8, 3)]
 
     assert not detect_periodic_use(days, AS_OF).is_periodic
 
