@@ -48,8 +48,11 @@ def run_pipeline(config: settings.Settings, *, retrain: bool = False) -> bool:
         if not result.success:
             for event in result.all_events:
                 if event.is_step_failure:
-                    data = event.step_failure_data
-                    message = data.error.message.strip() if data and data.error else ""
+                    error = event.step_failure_data.error if event.step_failure_data else None
+                    # The first error wraps the asset's own exception; report the innermost.
+                    while error is not None and error.cause is not None:
+                        error = error.cause
+                    message = error.message.strip() if error is not None else ""
                     print(f"licpipe: step {event.step_key} failed: {message}", file=sys.stderr)
             for event in result.all_events:
                 if event.event_type != DagsterEventType.ASSET_CHECK_EVALUATION:

@@ -278,7 +278,18 @@ def _plain(value):
     return value
 
 
-def _classifier_asset_body(context, warehouse, config, *, name, table, train, score):
+PREDICTION_COLUMNS = {
+    "user_key": "object",
+    "user_email": "object",
+    "application_id": "object",
+    "application": "object",
+    "probability": "float64",
+}
+
+
+def _classifier_asset_body(
+    context, warehouse, config, *, name, table, train, score, columns=PREDICTION_COLUMNS
+):
     """Shared flow of the two classifiers: reuse or fit, score as of the data, record the run."""
     store = model_store.ModelStore(warehouse.models_dir)
     with warehouse.connect() as con:
@@ -295,7 +306,25 @@ def _classifier_asset_body(context, warehouse, config, *, name, table, train, sc
             predictions = score(model, usage, assignments, users, as_of)
             context.log.info("Reused %s model trained on %s", name, record.get("train_end"))
         else:
-            result = train(usage, assignments, users, as_of)
+            try:
+                result = train(usage, assignments, users, as_of)
+            except ValueError as error:
+                # Too little history or no positive examples: publish no predictions rather than
+                # fail the run, and say why in the log, the metadata and model_runs.
+                context.log.warning("Skipped training %s: %s", name, error)
+                model_store.record_model_run(
+                    con,
+                    model=name,
+                    version="1",
+                    data_hash=data_hash,
+                    parameters={},
+                    metrics={"status": "skipped", "reason": str(error)},
+                )
+                empty = pd.DataFrame(
+                    {column: pd.Series(dtype=kind) for column, kind in columns.items()}
+                )
+                replace_table(con, ANALYTICS, table, empty)
+                return _result(table, empty, skipped_reason=str(error))
             predictions, record = (
                 result.predictions,
                 {
@@ -357,6 +386,7 @@ def upgrade_predictions(
         table="upgrade_predictions",
         train=classifiers.train_upgrade_model,
         score=getattr(classifiers, "score_upgrades", None),
+        columns={**PREDICTION_COLUMNS, "current_tier": "object", "predicted_tier": "object"},
     )
 
 

@@ -182,7 +182,9 @@ def build_recommendations(
     drafts += rules.downgrade_drafts(tiers, catalog, held, reclaimed)
     drafts += rules.upgrade_drafts(upgrades, catalog, held)
     drafts += rules.provision_drafts(provisioning, catalog, positions)
-    drafts += rules.right_size_drafts(forecasts, catalog, concurrency, as_of, renewal_buffer)
+    drafts += rules.right_size_drafts(
+        forecasts, catalog, concurrency, as_of, renewal_buffer, positions
+    )
     drafts += rules.true_up_drafts(positions, catalog)
     drafts += rules.pool_drafts(daily_usage, positions, catalog, as_of, renewal_buffer)
     if not drafts:

@@ -144,6 +144,8 @@ def downgrade_drafts(tiers, catalog, held, skip: set) -> list[dict]:
         if (row.user_key, row.application_id) in skip:
             continue
         for sku in _held_skus(held, row.user_key, row.application_id):
+            if sku in catalog.index and catalog.at[sku, "license_model"] != "named":
+                continue
             ladder = _ladder(catalog, sku)
             if ladder is None:
                 continue
@@ -184,6 +186,8 @@ def upgrade_drafts(upgrades, catalog, held) -> list[dict]:
     likely = upgrades[upgrades["probability"] >= PROBABILITY_THRESHOLD]
     for row in likely.itertuples(index=False):
         for sku in _held_skus(held, row.user_key, row.application_id):
+            if sku in catalog.index and catalog.at[sku, "license_model"] != "named":
+                continue
             ladder = _ladder(catalog, sku)
             evidence = {
                 "probability": round(float(row.probability), 4),
@@ -283,7 +287,12 @@ def _forecast_at(forecasts: pd.DataFrame, sku_row, renewal: date) -> dict | None
     frame["ds"] = to_date_series(frame["ds"])
     feature = sku_row.get("feature")
     if sku_row.get("license_model") == "concurrent" and not _missing(feature):
-        series = frame[(frame["series_type"] == "feature") & (frame["series_key"] == feature)]
+        # Feature series are keyed server/daemon/feature; an entitlement names the feature.
+        keys = frame["series_key"].astype(str)
+        series = frame[
+            (frame["series_type"] == "feature")
+            & ((keys == feature) | keys.str.endswith(f"/{feature}"))
+        ]
     else:
         series = frame[
             (frame["series_type"] == "application")
@@ -295,10 +304,14 @@ def _forecast_at(forecasts: pd.DataFrame, sku_row, renewal: date) -> dict | None
     return series.iloc[-1].to_dict()
 
 
-def right_size_drafts(forecasts, catalog, concurrency, as_of: date, buffer: float) -> list[dict]:
-    """Draft renewal right-sizing: seats needed = ceil(upper bound at renewal x (1 + buffer)).
+def right_size_drafts(
+    forecasts, catalog, concurrency, as_of: date, buffer: float, positions=None
+) -> list[dict]:
+    """Draft renewal right-sizing: seats needed = ceil(demand x (1 + buffer)).
 
-    Seats needed never go below the SKU's minimum commitment. The saving uses the vendor quote
+    Demand is the upper forecast bound at renewal. For a named SKU it is at least the holders
+    active in the last 60 days, because each of them keeps a seat whatever the daily count;
+    idle holders are reclaimed separately. Seats needed never go below the minimum commitment. The saving uses the vendor quote
     when present, else the current price. Applications with several SKUs of one licence model
     are skipped because one application forecast cannot be split between them.
     """
@@ -317,7 +330,12 @@ def right_size_drafts(forecasts, catalog, concurrency, as_of: date, buffer: floa
             continue
         upper = float(point["yhat_upper"])
         commitment = _int(sku_row.get("min_commitment_seats"))
-        needed = max(math.ceil(upper * (1 + buffer) - 1e-9), commitment)
+        active_holders = None
+        demand = upper
+        if sku_row.get("license_model") == "named":
+            active_holders = _active_holders(positions, sku)
+            demand = max(upper, float(active_holders or 0))
+        needed = max(math.ceil(demand * (1 + buffer) - 1e-9), commitment)
         owned = _int(sku_row["seats_owned"])
         delta = owned - needed
         if delta == 0:
@@ -334,6 +352,9 @@ def right_size_drafts(forecasts, catalog, concurrency, as_of: date, buffer: floa
             "yhat_lower": round(float(point["yhat_lower"]), 2),
             "yhat_upper": round(upper, 2),
             "buffer": buffer,
+            "active_holders_60d": active_holders,
+            "formula": "ceil(max(upper bound, active holders) x (1 + buffer)), at least the "
+            "minimum commitment",
             "seats_needed": needed,
             "seats_owned": owned,
             "min_commitment_seats": commitment,
@@ -362,6 +383,17 @@ def right_size_drafts(forecasts, catalog, concurrency, as_of: date, buffer: floa
     return drafts
 
 
+def _active_holders(positions, sku) -> int | None:
+    """Holders of the SKU active in the 60 days to the latest position date."""
+    if positions is None or positions.empty:
+        return None
+    latest = latest_positions(positions)
+    row = latest[latest["sku"] == sku]
+    if row.empty:
+        return None
+    return _int(row.iloc[0]["active_60d"])
+
+
 def _observed_peak(concurrency, sku_row, as_of: date) -> int | None:
     if concurrency is None or concurrency.empty or _missing(sku_row.get("feature")):
         return None
@@ -374,7 +406,13 @@ def _observed_peak(concurrency, sku_row, as_of: date) -> int | None:
 
 
 def true_up_drafts(positions, catalog) -> list[dict]:
-    """Draft a true-up for each SKU with more seats assigned or installed than owned."""
+    """Draft a true-up for each purchased or assigned SKU used beyond the seats owned.
+
+    Use counts by licence model: assignments for named SKUs and installs for device SKUs.
+    Concurrent SKUs allow any number of installs, so their shortfall shows as denials and
+    renewal sizing, not as a true-up. Install counts are per application, so they are only
+    compared for applications with a single SKU.
+    """
     if positions is None or positions.empty:
         return []
     drafts = []
@@ -382,7 +420,10 @@ def true_up_drafts(positions, catalog) -> list[dict]:
         owned = _int(row.seats_owned)
         assigned = _int(row.seats_assigned)
         installed = _int(getattr(row, "installed", None))
-        used = max(assigned, installed)
+        model = catalog.at[row.sku, "license_model"] if row.sku in catalog.index else None
+        if model == "concurrent" or (owned == 0 and assigned == 0):
+            continue
+        used = installed if model == "device" else assigned
         if used <= owned:
             continue
         gap = used - owned
@@ -461,11 +502,9 @@ def pool_drafts(daily_usage, positions, catalog, as_of: date, buffer: float) -> 
         ]
         named_price = _price(catalog, row.sku)
         if concurrent.empty:
-            action, saving = "pool", Decimal(0)
-            reason = (
-                f"At most {daily_peak} of {assigned} assigned {row.sku} seats are used on any "
-                f"day: share a pool of {estimate}."
-            )
+            # Without a concurrent or shared SKU of the application there is nothing to buy
+            # instead, and a pool proposal would carry no price; idle seats are reclaimed.
+            continue
         else:
             target = concurrent.sort_values("price").iloc[0]
             action = "convert_to_concurrent"

@@ -475,7 +475,8 @@ def test_assignments_by_source(warehouse):
     assert assigned == [
         ("jane.doe@example.com", "Microsoft 365 E3", "m365", date(2023, 6, 1)),
         ("jane.doe@example.com", "Power BI Pro", "m365", date(2023, 6, 1)),
-        ("jane.doe@example.com", "Sales Cloud Enterprise", "salesforce", date(2024, 5, 2)),
+        # The Salesforce User export has no licence date, and the load time is not used.
+        ("jane.doe@example.com", "Sales Cloud Enterprise", "salesforce", None),
         ("jane.doe@example.com", "Slack Business+", "slack", date(2024, 3, 31)),
         ("kim.park@example.com", "Slack Business+", "slack", date(2024, 3, 1)),
         ("svc-backup@example.com", "Microsoft 365 E3", "m365", date(2024, 3, 31)),

@@ -27,7 +27,7 @@ def test_demo_prints_summary(demo_run):
 
 
 def test_snapshot_tables_not_empty(demo_run):
-    counts = table_counts(demo_run / "main.duckdb")
+    counts = table_counts(demo_run / "analytics.duckdb")
     for table in PUBLISHED:
         assert counts.get(table, 0) > 0, f"{table} is empty or missing"
     assert "main.quality_alerts" in counts
@@ -38,14 +38,14 @@ def test_recommendations_score_against_truth(demo_run):
     print(metrics)
     assert metrics["reclaim"]["precision"] >= 0.95
     assert metrics["reclaim"]["recall"] >= 0.95
-    assert metrics["reclaim"]["intermittent_reclaimed"] == 0
+    assert metrics["intermittent_reclaimed"] == 0
     assert metrics["tiers"]["adjusted_rand"] >= 0.8
     assert metrics["upgrade"]["roc_auc"] >= 0.8
     assert metrics["upgrade"]["roc_auc"] > metrics["upgrade"]["baseline_roc_auc"]
 
 
 def test_savings_add_up(demo_run):
-    con = duckdb.connect(str(demo_run / "main.duckdb"), read_only=True)
+    con = duckdb.connect(str(demo_run / "analytics.duckdb"), read_only=True)
     try:
         by_rows = con.execute(
             "select currency, sum(annual_saving) from recommendations "

@@ -132,7 +132,8 @@ def write_entitlements(data: DemoData, landing: Path) -> int:
             date(org.as_of.year + 1, 1, 31),
             date(org.as_of.year + 1, 2, 1),
             "158.0000",
-            100,
+            # A contract floor below the seats owned, so renewal sizing has room to cut.
+            (len(org.holders("salesforce")) + 5) // 2,
             "",
             "",
         ),

@@ -1,0 +1,67 @@
+"""The warehouse connection waits for another process's write lock instead of failing."""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from licpipe import warehouse
+
+
+def _hold_lock(path: str, seconds: float, ready) -> None:
+    con = duckdb.connect(path)
+    con.execute("create table if not exists held (x integer)")
+    con.execute("insert into held values (1)")
+    ready.set()
+    time.sleep(seconds)
+    con.close()
+
+
+def _start_holder(path: Path, seconds: float):
+    context = multiprocessing.get_context("spawn")
+    ready = context.Event()
+    holder = context.Process(target=_hold_lock, args=(str(path), seconds, ready))
+    holder.start()
+    assert ready.wait(30), "the lock-holding process did not start"
+    return holder
+
+
+def test_writer_waits_for_other_process(tmp_path):
+    path = tmp_path / "warehouse.duckdb"
+    holder = _start_holder(path, 1.5)
+    started = time.monotonic()
+    with warehouse.connect(path, wait_seconds=30) as con:
+        waited = time.monotonic() - started
+        con.execute("insert into held values (2)")
+        rows = con.execute("select count(*) from held").fetchone()[0]
+    holder.join(10)
+    assert rows == 2
+    assert waited > 0.5
+
+
+def test_lock_timeout_names_file(tmp_path):
+    path = tmp_path / "warehouse.duckdb"
+    holder = _start_holder(path, 5)
+    try:
+        with pytest.raises(warehouse.WarehouseLockedError) as error:
+            with warehouse.connect(path, wait_seconds=0.5):
+                pass
+    finally:
+        holder.join(10)
+    assert str(path) in str(error.value)
+    assert "locked" in str(error.value)
+
+
+def test_replace_table_is_repeatable(tmp_path):
+    import pandas as pd
+
+    frame = pd.DataFrame({"a": [1, 2, 3]})
+    with warehouse.connect(tmp_path / "w.duckdb") as con:
+        warehouse.replace_table(con, "analytics", "t", frame)
+        warehouse.replace_table(con, "analytics", "t", frame)
+        count = con.execute("select count(*) from analytics.t").fetchone()[0]
+    assert count == 3
