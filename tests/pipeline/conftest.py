@@ -32,7 +32,9 @@ def table_counts(path: Path) -> dict[str, int]:
             "where table_type = 'BASE TABLE' order by 1, 2"
         ).fetchall()
         return {
-            f"{schema}.{table}": con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0]
+            f"{schema}.{table}": con.execute(
+                f'select count(*) from "{schema}"."{table}"'
+            ).fetchone()[0]
             for schema, table in tables
         }
     finally:
@@ -43,7 +45,9 @@ def table_counts(path: Path) -> dict[str, int]:
 def demo_run(tmp_path_factory) -> Path:
     """A demo organisation generated and run end to end through `licpipe demo`."""
     out = tmp_path_factory.mktemp("demo")
-    result = run_cli("demo", "--dir", str(out), "--users", str(DEMO_USERS), "--days", str(DEMO_DAYS))
+    result = run_cli(
+        "demo", "--dir", str(out), "--users", str(DEMO_USERS), "--days", str(DEMO_DAYS)
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
     (out / "demo_stdout.txt").write_text(result.stdout)
     return out

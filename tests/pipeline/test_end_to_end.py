@@ -52,8 +52,7 @@ def test_savings_add_up(demo_run):
             "where status = 'open' group by 1 order by 1"
         ).fetchall()
         monthly_times_twelve = con.execute(
-            "select count(*) from recommendations "
-            "where annual_saving <> monthly_saving * 12"
+            "select count(*) from recommendations where annual_saving <> monthly_saving * 12"
         ).fetchone()[0]
     finally:
         con.close()
@@ -68,3 +67,32 @@ def test_second_run_adds_nothing(demo_run):
     assert result.returncode == 0, result.stderr[-5000:]
     after = table_counts(warehouse)
     assert after == before
+
+
+def test_seasonal_forecast_beats_naive(demo_run):
+    metrics = evaluate_demo(demo_run)
+    by_model = {row["model"]: row for row in metrics["forecasts"]["models"]}
+    salesforce = by_model["forecast_salesforce"]
+
+    assert salesforce["mape"] < salesforce["baseline_mape"]
+    assert 0.0 <= salesforce["coverage_80"] <= 1.0
+
+
+def test_one_key_per_planted_person(demo_run):
+    import csv
+
+    with (demo_run / "truth" / "people.csv").open() as handle:
+        people = list(csv.DictReader(handle))
+    planted = {row["user_email"].strip().lower() for row in people}
+    external = {row["user_email"].strip().lower() for row in people if row["is_external"] == "true"}
+    con = duckdb.connect(str(demo_run / "analytics.duckdb"), read_only=True)
+    try:
+        keys = {row[0] for row in con.execute("select user_key from marts.dim_users").fetchall()}
+        flagged = {
+            row[0] for row in con.execute("select user_key from marts.dim_users where is_external")
+        }
+    finally:
+        con.close()
+
+    assert keys == planted
+    assert flagged == external

@@ -44,7 +44,9 @@ def flexlm_run(tmp_path_factory) -> Path:
     (landing / "entitlements").mkdir()
     (landing / "entitlements" / "entitlements.csv").write_text(ENTITLEMENTS)
 
-    result = run_cli("run", "--landing", str(landing), "--warehouse", str(root / "warehouse.duckdb"))
+    result = run_cli(
+        "run", "--landing", str(landing), "--warehouse", str(root / "warehouse.duckdb")
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
     return root
 
