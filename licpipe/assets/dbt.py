@@ -45,7 +45,7 @@ def ensure_manifest() -> Path:
     # Parsing renders the profile but never opens the database.
     env.setdefault(settings.ENV_WAREHOUSE, str(settings.DEFAULT_DEMO_DIR / "warehouse.duckdb"))
     dbt = Path(sys.executable).with_name("dbt")
-    subprocess.run(
+    parsed = subprocess.run(
         [
             str(dbt),
             "parse",
@@ -55,10 +55,17 @@ def ensure_manifest() -> Path:
             "--profiles-dir",
             str(settings.DBT_PROJECT_DIR),
         ],
-        check=True,
         env=env,
         cwd=settings.DBT_PROJECT_DIR,
+        capture_output=True,
+        text=True,
     )
+    if parsed.returncode != 0:
+        output = "\n".join((parsed.stdout + parsed.stderr).strip().splitlines()[-12:])
+        raise RuntimeError(
+            f"dbt could not parse {settings.DBT_PROJECT_DIR} (exit {parsed.returncode}); fix "
+            f"the model named below and retry:\n{output}"
+        )
     return MANIFEST_PATH
 
 
