@@ -6,6 +6,7 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, ass
 
 from licpipe.assets.recommendations import license_kpis, savings_summary
 from licpipe.checks.alerts import ensure_alerts_table
+from licpipe.report import write_report
 from licpipe.resources import WarehouseResource
 
 # Warehouse schema -> snapshot schema. The analytics tables go to `main` so analysts write
@@ -56,9 +57,16 @@ def analytics_snapshot(
             con.execute("detach snapshot")
     os.replace(temporary, target)
     context.log.info("Published %d tables to %s", len(counts), target)
+
+    with warehouse.connect(read_only=True) as con:
+        as_of = con.execute("select max(as_of_date) from main_marts.as_of_date").fetchall()[0][0]
+        written = write_report(con, target.parent, as_of)
+    context.log.info("Wrote %s and %s", written["report"], written["export_csv"])
     return MaterializeResult(
         metadata={
             "path": str(target),
+            "report": str(written["report"]),
+            "itsm_export": str(written["export_csv"]),
             "tables": MetadataValue.json(counts),
             "dagster/row_count": sum(counts.values()),
         }
