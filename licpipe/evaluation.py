@@ -44,6 +44,10 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+def _read_optional(path: Path) -> list[dict[str, str]] | None:
+    return _read_csv(path) if path.exists() else None
+
+
 def _true(value: str) -> bool:
     return _key(value) in ("true", "1", "yes")
 
@@ -79,8 +83,7 @@ def _keyed_values(con, table: str, value: str = "null", where: str = "") -> list
     application = "application" if "application" in columns else "null"
     application_id = "application_id" if "application_id" in columns else "null"
     rows = con.execute(
-        f"select user_email, {application}, {application_id}, {value} "
-        f"from main.{table} {where}"
+        f"select user_email, {application}, {application_id}, {value} from main.{table} {where}"
     ).fetchall()
     return [((_key(email), _application(name, app_id)), val) for email, name, app_id, val in rows]
 
@@ -119,6 +122,9 @@ class _Truth:
             for row in _read_csv(truth_dir / "provisioning.csv")
         }
         self.people = _read_csv(truth_dir / "people.csv")
+        # Demos written before these files existed have neither, so both are optional.
+        self.anomalies = _read_optional(truth_dir / "anomalies.csv")
+        self.compliance = _read_optional(truth_dir / "compliance.csv")
         manifest = json.loads((truth_dir / "manifest.json").read_text(encoding="utf-8"))
         self.as_of = date.fromisoformat(manifest["as_of"])
 
@@ -291,6 +297,103 @@ def _score_provisioning(con, truth: _Truth) -> dict:
     return section
 
 
+def _anomaly_rows(con, types: tuple[str, ...]) -> set[tuple[str, str, str]]:
+    """Return (application name, ISO day, anomaly_type) of usage_anomalies rows of `types`."""
+    columns = _columns(con, "main", "usage_anomalies")
+    application = "application" if "application" in columns else "null"
+    placeholders = ", ".join("?" for _ in types)
+    rows = con.execute(
+        f"select {application}, application_id, cast(observed_on as date), anomaly_type "
+        f"from main.usage_anomalies where anomaly_type in ({placeholders})",
+        list(types),
+    ).fetchall()
+    return {
+        (_application(name, app_id), day.isoformat() if day else "", kind)
+        for name, app_id, day, kind in rows
+    }
+
+
+def _score_anomalies(con, truth: _Truth) -> dict:
+    """Recall of planted spike and drop days among usage_anomalies rows of the same kind."""
+    section: dict = {"recall": None, "flagged_days": None}
+    if truth.anomalies is None:
+        section["reason"] = "truth/anomalies.csv not found"
+        return section
+    planted = {
+        (_application(row["application"]), row["observed_on"], row["kind"])
+        for row in truth.anomalies
+    }
+    section["planted"] = len(planted)
+    if not _table_exists(con, "main", "usage_anomalies"):
+        return _missing(section, "usage_anomalies")
+
+    flagged = _anomaly_rows(con, ("spike", "drop"))
+    found = planted & flagged
+    section["found"] = len(found)
+    section["flagged_days"] = len({(app, day) for app, day, _ in flagged})
+    section["missed"] = [
+        {"application": app, "observed_on": day, "kind": kind}
+        for app, day, kind in sorted(planted - found)
+    ]
+    if planted:
+        section["recall"] = len(found) / len(planted)
+    else:
+        section["reason"] = "truth has no planted anomaly"
+    return section
+
+
+def _score_compliance(con, truth: _Truth) -> dict:
+    """Whether each planted compliance gap shows as a true_up or a matching anomaly row.
+
+    A gap is found by a true_up recommendation for its application and SKU, or by a
+    usage_anomalies row of its kind (over_assigned, over_installed) for its application.
+    """
+    section: dict = {"recall": None}
+    if truth.compliance is None:
+        section["reason"] = "truth/compliance.csv not found"
+        return section
+    has_recommendations = _table_exists(con, "main", "recommendations")
+    has_anomalies = _table_exists(con, "main", "usage_anomalies")
+    if not has_recommendations and not has_anomalies:
+        section["reason"] = (
+            "tables recommendations and usage_anomalies not found in analytics.duckdb"
+        )
+        return section
+
+    true_ups: set[tuple[str, str]] = set()
+    if has_recommendations:
+        columns = _columns(con, "main", "recommendations")
+        sku = "sku" if "sku" in columns else "null"
+        rows = _keyed_values(con, "recommendations", sku, where="where action = 'true_up'")
+        true_ups = {(app, _key(value)) for (_, app), value in rows}
+    anomalies = set()
+    if has_anomalies:
+        anomalies = {
+            (app, kind) for app, _, kind in _anomaly_rows(con, ("over_assigned", "over_installed"))
+        }
+
+    gaps = []
+    for row in truth.compliance:
+        application = _application(row["application"])
+        gap = {"application": application, "sku": row["sku"], "kind": row["kind"]}
+        gap["true_up"] = (
+            (application, _key(row["sku"])) in true_ups if has_recommendations else None
+        )
+        gap["anomaly"] = (application, row["kind"]) in anomalies if has_anomalies else None
+        gap["found"] = bool(gap["true_up"] or gap["anomaly"])
+        gaps.append(gap)
+    section.update(planted=len(gaps), found=sum(g["found"] for g in gaps), gaps=gaps)
+    if gaps:
+        section["recall"] = section["found"] / len(gaps)
+    else:
+        section["reason"] = "truth has no compliance gap"
+    if not has_recommendations:
+        section["reason"] = "table recommendations not found in analytics.duckdb: true_up is None"
+    elif not has_anomalies:
+        section["reason"] = "table usage_anomalies not found in analytics.duckdb: anomaly is None"
+    return section
+
+
 def _score_forecasts(con) -> dict:
     runs = _latest_runs(con, "forecast")
     section: dict = {"models": []}
@@ -315,7 +418,8 @@ def evaluate_demo(demo_dir: Path) -> dict:
 
     The result is JSON-serialisable: reclaim precision and recall, the number of
     intermittent licences recommended for reclaim (right answer 0), the adjusted Rand index of
-    tiers, upgrade and provisioning ROC-AUC (with the upgrade baseline) and forecast metrics.
+    tiers, upgrade and provisioning ROC-AUC (with the upgrade baseline), forecast metrics,
+    the recall of planted usage anomalies and of planted compliance gaps.
     """
     demo_dir = Path(demo_dir)
     truth = _Truth(demo_dir / "truth")
@@ -324,7 +428,8 @@ def evaluate_demo(demo_dir: Path) -> dict:
     if not database.exists():
         reason = f"{database} not found; run the pipeline on the demo first"
         logger.warning(reason)
-        for name in ("reclaim", "tiers", "upgrade", "provisioning", "forecasts"):
+        sections = ("reclaim", "tiers", "upgrade", "provisioning", "forecasts")
+        for name in sections + ("anomalies", "compliance"):
             result[name] = {"reason": reason}
         result["intermittent_reclaimed"] = None
         return result
@@ -343,6 +448,8 @@ def evaluate_demo(demo_dir: Path) -> dict:
         result["upgrade"] = _score_upgrade(con, truth)
         result["provisioning"] = _score_provisioning(con, truth)
         result["forecasts"] = _score_forecasts(con)
+        result["anomalies"] = _score_anomalies(con, truth)
+        result["compliance"] = _score_compliance(con, truth)
     finally:
         con.close()
     logger.info("evaluated demo %s", demo_dir)

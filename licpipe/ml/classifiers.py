@@ -4,6 +4,10 @@ Upgrade labels use activity levels per application: 0 (non-user), 1 (light), 2 (
 3 (power). The active-day rate is active days per day of the window. Light, regular and power
 are split at the 1/3 and 2/3 quantiles of that rate among active user-apps at the training
 cutoffs, which mirrors the three KMeans tiers without refitting KMeans at every cutoff.
+
+Each train_* function returns, as `ClassifierResult.model`, a picklable model object that holds
+the fitted Pipeline and everything else scoring needs. score_upgrades and score_provisioning
+score new data with it exactly as training scores the as-of date.
 """
 
 from __future__ import annotations
@@ -48,6 +52,16 @@ UPGRADE_NUMERIC = [
 PROVISIONING_NUMERIC = ["peer_share_department", "peer_share_role", "tenure_days", "is_new_hire"]
 PROVISIONING_CATEGORICAL = ["department", "role", "application_id"]
 NEW_HIRE_DAYS = 60
+UPGRADE_PREDICTION_COLUMNS = [
+    "user_key",
+    "application_id",
+    "probability",
+    "current_tier",
+    "predicted_tier",
+]
+PROVISIONING_PREDICTION_COLUMNS = ["user_key", "application_id", "probability"]
+# Peers who used an application in this many days before the cutoff count as its users.
+PEER_WINDOW_DAYS = 30
 
 
 @dataclass
@@ -58,15 +72,52 @@ class ClassifierResult:
         predictions: Scores for cutoff = as_of.
         metrics: Model metrics on the held-out cutoff, plus the split dates and row counts.
         baseline_metrics: The same metrics for the simple baseline score.
-        model: The fitted sklearn Pipeline that produced both the metrics and the predictions.
+        model: The fitted UpgradeModel or ProvisioningModel that produced both the metrics and
+            the predictions. It pickles with joblib, and score_upgrades or score_provisioning
+            scores newer data with it.
         parameters: Hyper-parameters and split settings.
     """
 
     predictions: pd.DataFrame
     metrics: dict
     baseline_metrics: dict
-    model: Pipeline
+    model: UpgradeModel | ProvisioningModel
     parameters: dict = field(default_factory=dict)
+
+
+@dataclass
+class UpgradeModel:
+    """A fitted upgrade classifier and the level boundaries its features and labels use.
+
+    Attributes:
+        pipeline: The fitted sklearn Pipeline.
+        thresholds: (light/regular, regular/power) boundaries of the active-day rate per
+            application_id, learnt at the training cutoffs.
+        n_threads: OpenMP threads for scoring, None for all cores.
+    """
+
+    pipeline: Pipeline
+    thresholds: dict[str, tuple[float, float]]
+    n_threads: int | None = 1
+
+
+@dataclass
+class ProvisioningModel:
+    """A fitted provisioning classifier and the candidate settings it was trained with.
+
+    Attributes:
+        pipeline: The fitted sklearn Pipeline.
+        applications: application_id values scored for every employee, from the training usage.
+        new_hire_days: Tenure in days up to which an employee counts as a new hire.
+        peer_window_days: Days before the cutoff in which a peer's use makes them a holder.
+        n_threads: OpenMP threads for scoring, None for all cores.
+    """
+
+    pipeline: Pipeline
+    applications: list[str]
+    new_hire_days: int = NEW_HIRE_DAYS
+    peer_window_days: int = PEER_WINDOW_DAYS
+    n_threads: int | None = 1
 
 
 UpgradeResult = ClassifierResult
@@ -355,24 +406,61 @@ def train_upgrade_model(
         metrics["n_test"],
     )
 
+    fitted = UpgradeModel(pipeline=model, thresholds=thresholds, n_threads=n_threads)
     predictions = _upgrade_predictions(
-        usage, assignments, users, as_of, history_start, model, thresholds, n_threads
+        fitted, usage, assignments, users, as_of, history_start, tiers
     )
-    predictions = _name_tiers(predictions, thresholds, tiers)
-    return ClassifierResult(predictions, metrics, baseline, model, parameters)
+    return ClassifierResult(predictions, metrics, baseline, fitted, parameters)
+
+
+def score_upgrades(
+    model: UpgradeModel,
+    daily_usage: pd.DataFrame,
+    assignments: pd.DataFrame,
+    users: pd.DataFrame,
+    as_of: date,
+    *,
+    tiers: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Score user-apps active in the 90 days before as_of with a fitted UpgradeModel.
+
+    Rows, features, levels and tier names are built as train_upgrade_model builds its own
+    predictions, so scoring the training data again returns the training-time predictions.
+    Returns an empty frame when daily_usage has no active rows up to as_of.
+
+    Raises:
+        TypeError: When model is not an UpgradeModel, for example a bare Pipeline saved by an
+            older version. Retrain to replace it.
+    """
+    fitted = _require_model(model, UpgradeModel)
+    usage = clean_usage(daily_usage, as_of)
+    if usage.empty:
+        logger.warning("no active usage up to %s: no upgrade predictions", as_of)
+        return pd.DataFrame(columns=UPGRADE_PREDICTION_COLUMNS)
+    history_start = min(usage["usage_date"])
+    return _upgrade_predictions(fitted, usage, assignments, users, as_of, history_start, tiers)
+
+
+def _require_model(model, kind: type):
+    if not isinstance(model, kind):
+        raise TypeError(
+            f"expected a {kind.__name__}, got {type(model).__name__}: the saved model predates "
+            "this version, so retrain it (licpipe retrain)"
+        )
+    return model
 
 
 def _upgrade_predictions(
-    usage, assignments, users, as_of, history_start, model, thresholds, n_threads
+    model: UpgradeModel, usage, assignments, users, as_of, history_start, tiers
 ) -> pd.DataFrame:
     rows = _upgrade_rows(usage, users, as_of, history_start)
-    rows["level"] = _apply_levels(rows, thresholds, "rate_90")
+    rows["level"] = _apply_levels(rows, model.thresholds, "rate_90")
     held = assignments[["user_key", "application_id"]].drop_duplicates()
     used = usage[["user_key", "application_id"]].drop_duplicates()
     pairs = pd.concat([held, used]).drop_duplicates()
     rows = rows.merge(pairs, on=["user_key", "application_id"])
-    rows["probability"] = _scores(model, rows, n_threads)
-    return rows
+    rows["probability"] = _scores(model.pipeline, rows, model.n_threads)
+    return _name_tiers(rows, model.thresholds, tiers)
 
 
 def _name_tiers(rows: pd.DataFrame, thresholds: dict, tiers: pd.DataFrame | None) -> pd.DataFrame:
@@ -393,8 +481,11 @@ def _name_tiers(rows: pd.DataFrame, thresholds: dict, tiers: pd.DataFrame | None
         return row.current_tier
 
     rows["predicted_tier"] = [predicted(r) for r in rows.itertuples()]
-    columns = ["user_key", "application_id", "probability", "current_tier", "predicted_tier"]
-    return rows[columns].sort_values(["application_id", "user_key"]).reset_index(drop=True)
+    return (
+        rows[UPGRADE_PREDICTION_COLUMNS]
+        .sort_values(["application_id", "user_key"])
+        .reset_index(drop=True)
+    )
 
 
 def _employees(users: pd.DataFrame, cutoff: date) -> pd.DataFrame:
@@ -418,43 +509,62 @@ def _employees(users: pd.DataFrame, cutoff: date) -> pd.DataFrame:
     return people
 
 
-def _provisioning_rows(usage, users, cutoff, applications, excluded=None) -> pd.DataFrame:
-    """Return one row per employee and application never used by that employee up to cutoff."""
+def _peer_share(
+    rows: pd.DataFrame, people: pd.DataFrame, users_of_app: pd.DataFrame, column: str
+) -> np.ndarray:
+    """Return, per row, the share of the candidate's `column` peers who use its application.
+
+    The candidate never used the application, so it is only removed from the denominator.
+    """
+    size = people.groupby(column)["user_key"].nunique()
+    counts = users_of_app.merge(people[["user_key", column]], on="user_key")
+    counts = counts.groupby([column, "application_id"])["user_key"].nunique()
+    index = pd.MultiIndex.from_frame(rows[[column, "application_id"]])
+    numerator = counts.reindex(index).fillna(0).to_numpy()
+    denominator = size.reindex(rows[column]).to_numpy(dtype=float) - 1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(denominator > 0, numerator / denominator, 0.0)
+
+
+def _provisioning_rows(
+    usage: pd.DataFrame,
+    users: pd.DataFrame,
+    cutoff: date,
+    applications: list[str],
+    held: set,
+    *,
+    new_hire_days: int = NEW_HIRE_DAYS,
+    peer_window_days: int = PEER_WINDOW_DAYS,
+) -> pd.DataFrame:
+    """Return one row per employee and application, leaving out pairs used by cutoff or held.
+
+    Peer shares count employees in the same department, or role, who used the application in
+    the peer_window_days before the cutoff.
+    """
     people = _employees(users, cutoff)
     past = usage[usage["usage_date"] <= cutoff]
-    used = set(zip(past["user_key"], past["application_id"], strict=True))
-    if excluded is not None:
-        used |= excluded
-    recent = past[past["usage_date"] > cutoff - timedelta(days=30)]
-    active = recent[["user_key", "application_id"]].drop_duplicates()
+    excluded = set(zip(past["user_key"], past["application_id"], strict=True)) | held
+    recent = past[past["usage_date"] > cutoff - timedelta(days=peer_window_days)]
+    users_of_app = recent[["user_key", "application_id"]].drop_duplicates()
 
+    people["department"] = people["department"].fillna("unknown").astype(str)
+    people["role"] = people["role"].fillna("unknown").astype(str)
     rows = people[["user_key", "department", "role", "hire_date"]].merge(
         pd.DataFrame({"application_id": applications}), how="cross"
     )
-    pair_used = [
-        (u, a) in used for u, a in zip(rows["user_key"], rows["application_id"], strict=True)
+    pair_excluded = [
+        (u, a) in excluded for u, a in zip(rows["user_key"], rows["application_id"], strict=True)
     ]
-    rows = rows[~np.array(pair_used, dtype=bool)].copy()
+    rows = rows[~np.array(pair_excluded, dtype=bool)].reset_index(drop=True)
 
-    for column in ("department", "role"):
-        size = people.groupby(column)["user_key"].nunique()
-        counts = active.merge(people[["user_key", column]], on="user_key")
-        counts = counts.groupby([column, "application_id"])["user_key"].nunique()
-        index = pd.MultiIndex.from_frame(rows[[column, "application_id"]])
-        numerator = counts.reindex(index).fillna(0).to_numpy()
-        # The candidate never used the app, so it is only removed from the denominator.
-        denominator = size.reindex(rows[column]).to_numpy(dtype=float) - 1
-        with np.errstate(divide="ignore", invalid="ignore"):
-            rows[f"peer_share_{column}"] = np.where(denominator > 0, numerator / denominator, 0.0)
-
+    rows["peer_share_department"] = _peer_share(rows, people, users_of_app, "department")
+    rows["peer_share_role"] = _peer_share(rows, people, users_of_app, "role")
     tenure = [np.nan if pd.isna(d) else (cutoff - d).days for d in rows["hire_date"]]
     rows["tenure_days"] = np.array(tenure, dtype=float)
-    rows["is_new_hire"] = (rows["tenure_days"] <= NEW_HIRE_DAYS).astype(int)
+    rows["is_new_hire"] = (rows["tenure_days"] <= new_hire_days).astype(int)
     rows["tenure_days"] = rows["tenure_days"].fillna(-1.0)
-    rows["department"] = rows["department"].fillna("unknown").astype(str)
-    rows["role"] = rows["role"].fillna("unknown").astype(str)
     rows["cutoff"] = cutoff
-    return rows.reset_index(drop=True)
+    return rows
 
 
 def train_provisioning_model(
@@ -496,7 +606,7 @@ def train_provisioning_model(
     )
 
     def labelled(cutoff: date) -> tuple[pd.DataFrame, np.ndarray]:
-        rows = _provisioning_rows(usage, users, cutoff, applications)
+        rows = _provisioning_rows(usage, users, cutoff, applications, held=set())
         future = _active_day_counts(usage, cutoff, cutoff + timedelta(days=horizon_days))
         index = pd.MultiIndex.from_frame(rows[["user_key", "application_id"]])
         return rows, (future.reindex(index).fillna(0).to_numpy() > 0).astype(int)
@@ -515,6 +625,7 @@ def train_provisioning_model(
         "max_depth": max_depth,
         "n_threads": n_threads,
         "new_hire_days": NEW_HIRE_DAYS,
+        "peer_window_days": PEER_WINDOW_DAYS,
     }
     pipeline = build_classifier_pipeline(
         PROVISIONING_NUMERIC,
@@ -541,13 +652,50 @@ def train_provisioning_model(
         metrics["n_test"],
     )
 
+    fitted = ProvisioningModel(pipeline=model, applications=applications, n_threads=n_threads)
+    predictions = _provisioning_predictions(fitted, usage, assignments, users, as_of)
+    return ClassifierResult(predictions, metrics, baseline, fitted, parameters)
+
+
+def score_provisioning(
+    model: ProvisioningModel,
+    daily_usage: pd.DataFrame,
+    assignments: pd.DataFrame,
+    users: pd.DataFrame,
+    as_of: date,
+) -> pd.DataFrame:
+    """Score employees and applications they lack at as_of with a fitted ProvisioningModel.
+
+    Candidates and features are built as train_provisioning_model builds its own predictions,
+    over the applications the model was trained on, so scoring the training data again returns
+    the training-time predictions.
+
+    Raises:
+        TypeError: When model is not a ProvisioningModel, for example a bare Pipeline saved by
+            an older version. Retrain to replace it.
+    """
+    fitted = _require_model(model, ProvisioningModel)
+    usage = clean_usage(daily_usage, as_of)
+    return _provisioning_predictions(fitted, usage, assignments, users, as_of)
+
+
+def _provisioning_predictions(
+    model: ProvisioningModel, usage, assignments, users, as_of
+) -> pd.DataFrame:
     held = set(zip(assignments["user_key"], assignments["application_id"], strict=True))
-    current = _provisioning_rows(usage, users, as_of, applications, excluded=held)
+    current = _provisioning_rows(
+        usage,
+        users,
+        as_of,
+        model.applications,
+        held,
+        new_hire_days=model.new_hire_days,
+        peer_window_days=model.peer_window_days,
+    )
     if "hr_status" in users.columns:
         active_people = set(users.loc[users["hr_status"].eq("active"), "user_key"])
         current = current[current["user_key"].isin(active_people)]
     current = current.copy()
-    current["probability"] = _scores(model, current, n_threads)
-    predictions = current[["user_key", "application_id", "probability"]]
-    predictions = predictions.sort_values(["application_id", "user_key"]).reset_index(drop=True)
-    return ClassifierResult(predictions, metrics, baseline, model, parameters)
+    current["probability"] = _scores(model.pipeline, current, model.n_threads)
+    predictions = current[PROVISIONING_PREDICTION_COLUMNS]
+    return predictions.sort_values(["application_id", "user_key"]).reset_index(drop=True)

@@ -67,6 +67,24 @@ def _truth(demo: Path) -> None:
         ),
         people,
     )
+    _write(
+        truth / "anomalies.csv",
+        ["application", "observed_on", "kind"],
+        [
+            ("Slack", "2026-10-30", "spike"),
+            ("Slack", "2026-09-18", "drop"),
+            ("Adobe Creative Cloud", "2026-11-02", "spike"),
+        ],
+    )
+    _write(
+        truth / "compliance.csv",
+        ["application", "sku", "seats_owned", "seats_used", "kind"],
+        [
+            ("Adobe Creative Cloud", "Creative Cloud All Apps", 29, 32, "over_assigned"),
+            ("AcmeCAD", "CAD_PRO", 8, 20, "over_installed"),
+            ("Salesforce Sales Cloud", "Sales Cloud Enterprise", 10, 12, "over_assigned"),
+        ],
+    )
     manifest = {"as_of": "2026-12-15", "seed": 1, "users": 11, "days": 120}
     (truth / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
 
@@ -77,6 +95,29 @@ def _open(demo: Path) -> duckdb.DuckDBPyConnection:
     con.execute(f"attach '{demo / 'analytics.duckdb'}' as snap")
     con.execute("use snap")
     return con
+
+
+def _compliance_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Add a true_up recommendation and usage_anomalies rows for the anomaly and gap tests."""
+    con.execute("alter table main.recommendations add column sku varchar")
+    con.execute(
+        "insert into main.recommendations values "
+        "('r6', 'true_up', null, 'adobe_cc', 'Adobe Creative Cloud', 'creative cloud all apps ')"
+    )
+    con.execute(
+        "create table main.usage_anomalies (anomaly_type varchar, application_id varchar, "
+        "user_key varchar, observed_on date)"
+    )
+    con.execute(
+        "insert into main.usage_anomalies values "
+        "('spike', 'slack', null, '2026-10-30'), "
+        "('spike', 'slack', null, '2026-09-18'), "
+        "('drop', 'adobe_cc', null, '2026-11-03'), "
+        "('spike', 'm365', null, '2026-10-30'), "
+        "('over_assigned', 'adobe_cc', null, '2026-12-15'), "
+        "('over_installed', 'salesforce', null, '2026-12-15'), "
+        "('never_used', 'slack', 'a@x.com', '2026-09-18')"
+    )
 
 
 def _analytics(demo: Path, *, with_baseline: bool = True) -> None:
@@ -94,6 +135,7 @@ def _analytics(demo: Path, *, with_baseline: bool = True) -> None:
         "('r4', 'reclaim', 'x@x.com', 'slack', 'Slack'), "
         "('r5', 'downgrade', 'a@x.com', 'slack', 'Slack')"
     )
+    _compliance_tables(con)
     con.execute(
         "create table main.usage_tiers (user_key varchar, user_email varchar, "
         "application_id varchar, application varchar, tier varchar)"
@@ -218,6 +260,46 @@ def test_provisioning_auc(demo: Path) -> None:
     assert provisioning["roc_auc"] == pytest.approx(7 / 8)
 
 
+def test_anomalies_recall(demo: Path) -> None:
+    # Only the Slack spike on 10-30 matches in application, day and kind. Slack 09-18 is
+    # flagged as a spike, not a drop, and Adobe is flagged a day late. Flagged days are Slack
+    # 10-30 and 09-18, Adobe 11-03 and Microsoft 365 10-30.
+    anomalies = evaluate_demo(demo)["anomalies"]
+    assert anomalies["planted"] == 3
+    assert anomalies["found"] == 1
+    assert anomalies["recall"] == pytest.approx(1 / 3)
+    assert anomalies["flagged_days"] == 4
+    assert anomalies["missed"] == [
+        {"application": "Adobe Creative Cloud", "observed_on": "2026-11-02", "kind": "spike"},
+        {"application": "Slack", "observed_on": "2026-09-18", "kind": "drop"},
+    ]
+
+
+def test_compliance_gaps_found(demo: Path) -> None:
+    # Adobe has a true_up (SKU matched case-insensitively) and an over_assigned row. AcmeCAD has
+    # neither, and the Salesforce anomaly is over_installed, not over_assigned.
+    compliance = evaluate_demo(demo)["compliance"]
+    gaps = {gap["application"]: gap for gap in compliance["gaps"]}
+    assert compliance["planted"] == 3
+    assert compliance["found"] == 1
+    assert compliance["recall"] == pytest.approx(1 / 3)
+    assert gaps["Adobe Creative Cloud"]["true_up"] is True
+    assert gaps["Adobe Creative Cloud"]["anomaly"] is True
+    assert gaps["AcmeCAD"]["found"] is False
+    assert gaps["Salesforce Sales Cloud"]["anomaly"] is False
+    assert gaps["Salesforce Sales Cloud"]["found"] is False
+
+
+def test_anomaly_truth_missing(demo: Path) -> None:
+    (demo / "truth" / "anomalies.csv").unlink()
+    (demo / "truth" / "compliance.csv").unlink()
+    result = evaluate_demo(demo)
+    assert result["anomalies"]["recall"] is None
+    assert "anomalies.csv not found" in result["anomalies"]["reason"]
+    assert result["compliance"]["recall"] is None
+    assert "compliance.csv not found" in result["compliance"]["reason"]
+
+
 def test_forecasts_latest_run(demo: Path) -> None:
     models = evaluate_demo(demo)["forecasts"]["models"]
     assert models == [
@@ -236,7 +318,7 @@ def test_missing_tables_give_reasons(tmp_path: Path) -> None:
     con.execute("create schema if not exists main")
     con.close()
     result = evaluate_demo(tmp_path)
-    for name in ("reclaim", "tiers", "provisioning"):
+    for name in ("reclaim", "tiers", "provisioning", "anomalies", "compliance"):
         assert "not found" in result[name]["reason"]
     assert result["reclaim"]["precision"] is None
     assert result["intermittent_reclaimed"] is None
@@ -244,6 +326,9 @@ def test_missing_tables_give_reasons(tmp_path: Path) -> None:
     assert result["upgrade"]["roc_auc"] is None
     assert result["upgrade"]["baseline_roc_auc"] is None
     assert "baseline_reason" in result["upgrade"]
+    assert result["anomalies"]["recall"] is None
+    assert result["anomalies"]["flagged_days"] is None
+    assert result["compliance"]["recall"] is None
     assert result["forecasts"]["models"] == []
     assert "reason" in result["forecasts"]
 

@@ -1,26 +1,45 @@
-from datetime import date
+from datetime import date, timedelta
 
+import joblib
 import pandas as pd
 import pytest
 
-from licpipe.ml.classifiers import train_provisioning_model, train_upgrade_model
+from licpipe.ml.classifiers import (
+    ProvisioningModel,
+    UpgradeModel,
+    score_provisioning,
+    score_upgrades,
+    train_provisioning_model,
+    train_upgrade_model,
+)
 from tests.ml.frames import ASSIGNMENT_COLUMNS
 from tests.ml.synthetic import AS_OF, adoption_population, growth_population
 
 
 @pytest.fixture(scope="module")
-def upgrade_result():
-    population = growth_population()
-    return train_upgrade_model(
-        population["daily_usage"], population["assignments"], population["users"], AS_OF
-    )
+def growth():
+    return growth_population()
 
 
 @pytest.fixture(scope="module")
-def provisioning_result():
+def adoption():
     population = adoption_population()
-    empty = pd.DataFrame(columns=ASSIGNMENT_COLUMNS)
-    return train_provisioning_model(population["daily_usage"], empty, population["users"], AS_OF)
+    population["assignments"] = pd.DataFrame(columns=ASSIGNMENT_COLUMNS)
+    return population
+
+
+def _frames(population: dict) -> tuple:
+    return population["daily_usage"], population["assignments"], population["users"]
+
+
+@pytest.fixture(scope="module")
+def upgrade_result(growth):
+    return train_upgrade_model(*_frames(growth), AS_OF)
+
+
+@pytest.fixture(scope="module")
+def provisioning_result(adoption):
+    return train_provisioning_model(*_frames(adoption), AS_OF)
 
 
 def test_upgrade_beats_baseline(upgrade_result):
@@ -124,3 +143,74 @@ def test_provisioning_candidates_exclude_holders_and_users():
     assert not pairs & used
     assert leaver not in set(result.predictions["user_key"])
     assert list(result.predictions.columns) == ["user_key", "application_id", "probability"]
+
+
+def test_score_upgrades_matches_training(upgrade_result, growth):
+    scored = score_upgrades(upgrade_result.model, *_frames(growth), AS_OF)
+
+    assert isinstance(upgrade_result.model, UpgradeModel)
+    pd.testing.assert_frame_equal(scored, upgrade_result.predictions)
+
+
+def test_score_provisioning_matches_training(provisioning_result, adoption):
+    scored = score_provisioning(provisioning_result.model, *_frames(adoption), AS_OF)
+
+    assert isinstance(provisioning_result.model, ProvisioningModel)
+    pd.testing.assert_frame_equal(scored, provisioning_result.predictions)
+
+
+def test_models_survive_joblib(upgrade_result, provisioning_result, growth, adoption, tmp_path):
+    joblib.dump(upgrade_result.model, tmp_path / "upgrade.joblib")
+    joblib.dump(provisioning_result.model, tmp_path / "provisioning.joblib")
+    upgrade = joblib.load(tmp_path / "upgrade.joblib")
+    provisioning = joblib.load(tmp_path / "provisioning.joblib")
+
+    pd.testing.assert_frame_equal(
+        score_upgrades(upgrade, *_frames(growth), AS_OF), upgrade_result.predictions
+    )
+    pd.testing.assert_frame_equal(
+        score_provisioning(provisioning, *_frames(adoption), AS_OF),
+        provisioning_result.predictions,
+    )
+    assert upgrade.thresholds == upgrade_result.model.thresholds
+
+
+def test_score_upgrades_newer_data(growth):
+    earlier = AS_OF - timedelta(days=14)
+    result = train_upgrade_model(*_frames(growth), earlier, max_iter=50)
+
+    scored = score_upgrades(result.model, *_frames(growth), AS_OF)
+    later = train_upgrade_model(*_frames(growth), AS_OF, max_iter=50).predictions
+
+    assert list(scored.columns) == list(result.predictions.columns)
+    assert scored["probability"].between(0, 1).all()
+    assert set(scored["current_tier"]) <= {"light", "regular", "power"}
+    # The same pairs are scored as a model trained at the later date would score.
+    assert scored[["user_key", "application_id"]].equals(later[["user_key", "application_id"]])
+    assert not scored["probability"].equals(result.predictions["probability"])
+
+
+def test_score_provisioning_newer_data(adoption):
+    earlier = AS_OF - timedelta(days=14)
+    result = train_provisioning_model(*_frames(adoption), earlier, max_iter=50)
+    usage = adoption["daily_usage"]
+
+    scored = score_provisioning(result.model, *_frames(adoption), AS_OF)
+    pairs = set(zip(scored["user_key"], scored["application_id"], strict=True))
+    used = set(zip(usage["user_key"], usage["application_id"], strict=True))
+
+    assert len(scored) > 0
+    assert scored["probability"].between(0, 1).all()
+    assert not pairs & used
+    # People hired after the training date are scored too.
+    hired = adoption["users"].loc[
+        pd.to_datetime(adoption["users"]["hire_date"]) > pd.Timestamp(earlier), "user_key"
+    ]
+    assert set(hired) & set(scored["user_key"])
+
+
+def test_score_rejects_bare_pipeline(upgrade_result, provisioning_result, growth, adoption):
+    with pytest.raises(TypeError, match="retrain"):
+        score_upgrades(upgrade_result.model.pipeline, *_frames(growth), AS_OF)
+    with pytest.raises(TypeError, match="retrain"):
+        score_provisioning(provisioning_result.model.pipeline, *_frames(adoption), AS_OF)
