@@ -53,6 +53,28 @@ def _daily_active_users(daily_usage: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+# A quarter-end window lifts the expected count only when this lift is seen in 2+ quarters.
+MIN_QUARTER_END_LIFT = 1.3
+
+
+def _with_quarter_end_lift(series: pd.Series, expected: pd.Series) -> pd.Series:
+    """Scale the expected count inside quarter-end windows by the lift seen in earlier ones."""
+    from licpipe.ml.periodicity import _window_for
+
+    windows = pd.Series([_window_for(day) for day in series.index], index=series.index)
+    in_window = windows.notna()
+    if not in_window.any():
+        return expected
+    ratio = (series / expected.clip(lower=1.0))[in_window]
+    per_window = ratio.groupby(windows[in_window]).median()
+    lifted = per_window[per_window >= MIN_QUARTER_END_LIFT]
+    if len(lifted) < 2:
+        return expected
+    adjusted = expected.copy()
+    adjusted[in_window] = expected[in_window] * float(lifted.median())
+    return adjusted
+
+
 def detect_usage_anomalies(
     daily_usage: pd.DataFrame, *, z_threshold: float = 3.5, min_change_users: int = 3
 ) -> pd.DataFrame:
@@ -62,8 +84,10 @@ def detect_usage_anomalies(
     on it, which removes the weekly cycle and slow trends. The residual is divided by the square
     root of the expected count, and the score is its robust z-score: 0.6745 * (residual -
     median) / MAD over the application's residuals. A day is flagged when |score| reaches
-    z_threshold and the count differs from expected by at least min_change_users, so a quiet
-    series does not flag a change of one or two users. Applications
+    z_threshold, the residual itself is at least z_threshold Poisson standard deviations and the
+    count differs from expected by at least min_change_users, so a quiet series does not flag a
+    change of one or two users. A quarter-end lift seen in at least two quarters is part of
+    the expected value, so a seasonal close is not reported as a spike. Applications
     whose residual MAD is 0 are skipped because no robust scale exists for them.
     """
     if daily_usage.empty:
@@ -80,6 +104,7 @@ def detect_usage_anomalies(
             expected[same_day.index] = same_day.rolling(
                 WEEKDAY_WINDOW_WEEKS, center=True, min_periods=3
             ).median()
+        expected = _with_quarter_end_lift(series, expected)
         # Dividing by the square root of the expected count puts busy weekdays and quiet
         # weekends on one scale, as for Poisson counts.
         residual = (series - expected) / np.sqrt(expected.clip(lower=1.0))
@@ -93,7 +118,10 @@ def detect_usage_anomalies(
             continue
         scores = MAD_TO_Z * (valid - median) / mad
         change = (series - expected).abs()[scores.index]
-        flagged = (scores.abs() >= z_threshold) & (change >= min_change_users)
+        # A day must also be z_threshold Poisson standard deviations away, so a series whose
+        # residuals are unusually regular does not turn 4 users against 1 into an alarm.
+        poisson_far = valid.abs() >= z_threshold
+        flagged = (scores.abs() >= z_threshold) & poisson_far & (change >= min_change_users)
         for day, score in scores[flagged].items():
             kind = "spike" if score > 0 else "drop"
             rows.append(
