@@ -62,6 +62,66 @@ flexlm_events as (
 
 ),
 
+m365_app_details as (
+
+    select * from {{ ref('stg_m365__app_user_details') }}
+
+),
+
+m365_teams_activities as (
+
+    select * from {{ ref('stg_m365__teams_user_activities') }}
+
+),
+
+m365_activations as (
+
+    select * from {{ ref('stg_m365__user_activations') }}
+
+),
+
+entra_signins as (
+
+    select * from {{ ref('stg_entra__signins') }}
+
+),
+
+entra_users as (
+
+    select * from {{ ref('stg_entra__users') }}
+
+),
+
+google_users as (
+
+    select * from {{ ref('stg_google__users') }}
+
+),
+
+zoom_users as (
+
+    select * from {{ ref('stg_zoom__users') }}
+
+),
+
+atlassian_users as (
+
+    select * from {{ ref('stg_atlassian__users') }}
+
+),
+
+atlassian_product_access as (
+
+    select * from {{ ref('stg_atlassian__product_access') }}
+
+),
+
+slack_billing as (
+
+    select * from {{ ref('stg_slack__billing') }}
+
+),
+
 hr_sightings as (
 
     select
@@ -222,6 +282,135 @@ flexlm_sightings as (
 
 ),
 
+m365_report_sightings as (
+
+    -- The other Microsoft 365 user reports name the same UPNs. A concealed row
+    -- stays a concealed sighting and never becomes a person.
+    {%- for report in [
+        'm365_app_details', 'm365_teams_activities', 'm365_activations',
+    ] %}
+    select
+        'm365' as source,
+        user_principal_name as raw_identity,
+        case when not is_concealed then user_principal_name end
+            as candidate_email,
+        cast(null as varchar) as candidate_login,
+        is_concealed,
+        report_refresh_date as seen_on,
+    from {{ report }}
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+
+),
+
+entra_user_sightings as (
+
+    -- The mail attribute names the person, because a guest's UPN is an
+    -- `#EXT#` alias.
+    select
+        'entra' as source,
+        user_principal_name as raw_identity,
+        coalesce(nullif(trim(mail), ''), user_principal_name)
+            as candidate_email,
+        cast(null as varchar) as candidate_login,
+        false as is_concealed,
+        cast(coalesce(last_activity_at, _loaded_at) as date) as seen_on,
+    from entra_users
+    where user_principal_name is not null
+
+),
+
+entra_signin_sightings as (
+
+    select
+        'entra' as source,
+        entra_signins.user_principal_name as raw_identity,
+        coalesce(
+            nullif(trim(entra_users.mail), ''),
+            entra_signins.user_principal_name
+        ) as candidate_email,
+        cast(null as varchar) as candidate_login,
+        false as is_concealed,
+        cast(entra_signins.signed_in_at as date) as seen_on,
+    from entra_signins
+    left join entra_users
+        on lower(trim(entra_signins.user_principal_name))
+            = lower(trim(entra_users.user_principal_name))
+    where entra_signins.user_principal_name is not null
+
+),
+
+saas_user_sightings as (
+
+    select
+        'google' as source,
+        email as raw_identity,
+        email as candidate_email,
+        cast(null as varchar) as candidate_login,
+        false as is_concealed,
+        cast(coalesce(last_sign_in_at, _loaded_at) as date) as seen_on,
+    from google_users
+    where email is not null
+
+    union all
+
+    select
+        'zoom' as source,
+        email as raw_identity,
+        email as candidate_email,
+        cast(null as varchar) as candidate_login,
+        false as is_concealed,
+        cast(coalesce(last_login_at, _loaded_at) as date) as seen_on,
+    from zoom_users
+    where email is not null
+
+    union all
+
+    select
+        'atlassian' as source,
+        coalesce(nullif(trim(email), ''), username) as raw_identity,
+        coalesce(nullif(trim(email), ''), username) as candidate_email,
+        cast(null as varchar) as candidate_login,
+        false as is_concealed,
+        cast(coalesce(last_active_on, last_login_at, _loaded_at) as date)
+            as seen_on,
+    from atlassian_users
+    where coalesce(nullif(trim(email), ''), username) is not null
+
+    union all
+
+    select
+        'atlassian' as source,
+        coalesce(nullif(trim(email), ''), username) as raw_identity,
+        coalesce(nullif(trim(email), ''), username) as candidate_email,
+        cast(null as varchar) as candidate_login,
+        false as is_concealed,
+        coalesce(last_seen_on, cast(_loaded_at as date)) as seen_on,
+    from atlassian_product_access
+    where coalesce(nullif(trim(email), ''), username) is not null
+
+),
+
+slack_billing_sightings as (
+
+    -- The same raw identity as the member analytics rows (e-mail, else the
+    -- Slack id), so both resolve to one person.
+    select
+        'slack' as source,
+        coalesce(slack_billing.email, slack_billing.user_id) as raw_identity,
+        coalesce(slack_billing.email, slack_emails.email) as candidate_email,
+        cast(null as varchar) as candidate_login,
+        false as is_concealed,
+        cast(slack_billing._loaded_at as date) as seen_on,
+    from slack_billing
+    left join slack_emails
+        on slack_billing.user_id = slack_emails.user_id
+    where coalesce(slack_billing.email, slack_billing.user_id) is not null
+
+),
+
 unioned as (
 
     select * from hr_sightings
@@ -241,6 +430,16 @@ unioned as (
     select * from okta_event_sightings
     union all
     select * from flexlm_sightings
+    union all
+    select * from m365_report_sightings
+    union all
+    select * from entra_user_sightings
+    union all
+    select * from entra_signin_sightings
+    union all
+    select * from saas_user_sightings
+    union all
+    select * from slack_billing_sightings
 
 ),
 

@@ -40,6 +40,12 @@ slack_members as (
 
 ),
 
+slack_billing as (
+
+    select * from {{ ref('stg_slack__billing') }}
+
+),
+
 m365_latest as (
 
     -- Each user's latest report row lists their current products.
@@ -135,6 +141,27 @@ slack_assignments as (
         coalesce(account_created_at, first_window_start) as assigned_on,
     from slack_latest
     where coalesce(billing_active, deactivated_at is null)
+        and not exists (select 1 from slack_billing)
+
+),
+
+slack_billing_assignments as (
+
+    -- The Manage members export lists who is billed, so when one is loaded it
+    -- replaces the analytics export as the licence source for Slack.
+    select
+        'slack' as source,
+        coalesce(slack_billing.email, slack_billing.user_id) as raw_identity,
+        'Slack' as raw_name,
+        coalesce(
+            slack_latest.account_created_at,
+            slack_latest.first_window_start
+        ) as assigned_on,
+    from slack_billing
+    left join slack_latest
+        on coalesce(slack_billing.email, slack_billing.user_id)
+            = coalesce(slack_latest.email, slack_latest.user_id)
+    where slack_billing.billing_active
 
 ),
 
@@ -149,6 +176,8 @@ unioned as (
     select * from salesforce_assignments
     union all
     select * from slack_assignments
+    union all
+    select * from slack_billing_assignments
 
 ),
 

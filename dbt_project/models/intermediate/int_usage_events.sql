@@ -52,6 +52,42 @@ flexlm_sessions as (
 
 ),
 
+m365_teams_activities as (
+
+    select * from {{ ref('stg_m365__teams_user_activities') }}
+
+),
+
+m365_app_details as (
+
+    select * from {{ ref('stg_m365__app_user_details') }}
+
+),
+
+entra_signins as (
+
+    select * from {{ ref('stg_entra__signins') }}
+
+),
+
+google_users as (
+
+    select * from {{ ref('stg_google__users') }}
+
+),
+
+zoom_users as (
+
+    select * from {{ ref('stg_zoom__users') }}
+
+),
+
+atlassian_product_access as (
+
+    select * from {{ ref('stg_atlassian__product_access') }}
+
+),
+
 m365_service_days as (
 
     -- Last activity dates are a state. In a date= pull a service was used on the
@@ -70,10 +106,30 @@ m365_service_days as (
             pull_kind = 'period'
             or {{ service }}_last_activity_date = report_date
         )
-    {%- if not loop.last %}
     union
-    {%- endif %}
     {%- endfor %}
+
+    -- The Teams activity report restates the Teams last activity date, so a
+    -- day both reports show stays one row of service `teams`.
+    select
+        user_principal_name as raw_identity,
+        'teams' as service,
+        last_activity_date as usage_date,
+    from m365_teams_activities
+    where not is_concealed
+        and last_activity_date is not null
+
+    union
+
+    -- Microsoft 365 apps (the Office clients) were used on each distinct last
+    -- activity date seen.
+    select
+        user_principal_name as raw_identity,
+        'm365_apps' as service,
+        last_activity_date as usage_date,
+    from m365_app_details
+    where not is_concealed
+        and last_activity_date is not null
 
 ),
 
@@ -222,6 +278,87 @@ flexlm_events as (
 
 ),
 
+entra_events as (
+
+    -- Interactive successful sign-ins only, because non-interactive ones are
+    -- token refreshes made without the user. NOTE: a download whose file name
+    -- does not give the sign-in type is counted as interactive.
+    select
+        'entra' as source,
+        user_principal_name as raw_identity,
+        'entra' as catalog_source,
+        application as raw_name,
+        cast(signed_in_at as date) as usage_date,
+        1 as sessions,
+        cast(0 as double) as minutes,
+        1 as events,
+        cast(null as varchar) as feature,
+    from entra_signins
+    where is_success
+        and coalesce(sign_in_type, 'interactive') = 'interactive'
+        and user_principal_name is not null
+        and application is not null
+
+),
+
+saas_last_seen_days as (
+
+    -- Last sign-in and last-seen dates are a state, so each distinct date seen
+    -- in any export is one day of use, once however many sites show it.
+    select
+        'google' as source,
+        google_users.email as raw_identity,
+        'google' as catalog_source,
+        'Google Workspace' as raw_name,
+        sign_in.usage_date,
+    from google_users,
+        unnest(coalesce(google_users.sign_in_days, []))
+            as sign_in(usage_date)
+
+    union
+
+    select
+        'zoom' as source,
+        zoom_users.email as raw_identity,
+        'zoom' as catalog_source,
+        'Zoom' as raw_name,
+        login.usage_date,
+    from zoom_users,
+        unnest(coalesce(zoom_users.login_days, [])) as login(usage_date)
+
+    union
+
+    -- NOTE: the legacy Atlassian site export has no per-product dates, so its
+    -- users give no product usage.
+    select
+        'atlassian' as source,
+        coalesce(nullif(trim(access.email), ''), access.username)
+            as raw_identity,
+        'atlassian' as catalog_source,
+        access.product as raw_name,
+        seen.usage_date,
+    from atlassian_product_access as access,
+        unnest(coalesce(access.seen_days, [])) as seen(usage_date)
+
+),
+
+saas_events as (
+
+    select
+        source,
+        raw_identity,
+        catalog_source,
+        raw_name,
+        usage_date,
+        0 as sessions,
+        cast(0 as double) as minutes,
+        1 as events,
+        cast(null as varchar) as feature,
+    from saas_last_seen_days
+    where raw_identity is not null
+
+),
+
 unioned as (
 
     select * from m365_events
@@ -233,6 +370,10 @@ unioned as (
     select * from salesforce_events
     union all
     select * from flexlm_events
+    union all
+    select * from entra_events
+    union all
+    select * from saas_events
 
 ),
 

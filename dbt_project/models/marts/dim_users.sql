@@ -24,6 +24,12 @@ okta_users as (
 
 ),
 
+okta_exports as (
+
+    select * from {{ ref('stg_okta__user_exports') }}
+
+),
+
 slack_members as (
 
     select * from {{ ref('stg_slack__members') }}
@@ -118,9 +124,11 @@ m365_people as (
 
 okta_people as (
 
+    -- The reclaim rules compare lower-case statuses (deprovisioned, suspended).
     select
         identities.user_key,
-        arg_max(okta_users.status, okta_users._loaded_at) as idp_status,
+        lower(arg_max(okta_users.status, okta_users._loaded_at))
+            as idp_status,
     from okta_users
     inner join identities
         on identities.source = 'okta'
@@ -145,6 +153,16 @@ slack_people as (
             = identities.raw_identity
     where identities.user_key is not null
     group by identities.user_key
+
+),
+
+okta_snapshot as (
+
+    -- The latest Okta user export contains no DEPROVISIONED user when it came
+    -- from the default listing, which leaves them out.
+    select coalesce(bool_or(is_partial), false) as is_partial,
+    from okta_exports
+    where is_latest
 
 ),
 
@@ -180,6 +198,8 @@ final as (
         coalesce(hr_people.hr_status, 'unknown') as hr_status,
         hr_people.user_key is not null as is_in_hr,
         {{ is_service_account('people.user_key') }} as is_service_account,
+        -- Absence from Okta never makes a person external, because an Okta
+        -- snapshot can be partial.
         hr_people.user_key is null
         and not {{ is_service_account('people.user_key') }}
         and (
@@ -189,6 +209,7 @@ final as (
             )
         ) as is_external,
         okta_people.idp_status,
+        okta_snapshot.is_partial as idp_snapshot_is_partial,
         -- People on leave keep their licences.
         coalesce(hr_people.hr_status = 'leave', false)
             as is_exempt_from_reclamation,
@@ -210,6 +231,7 @@ final as (
         identity_people.sources,
     from people
     cross join as_of
+    cross join okta_snapshot
     left join hr_people
         on people.user_key = hr_people.user_key
     left join identity_people
