@@ -93,7 +93,7 @@ def main() -> int:
         generate_seconds = time.perf_counter() - started
         size = sum(p.stat().st_size for p in (root / "demo" / "landing").rglob("*") if p.is_file())
         print(
-            f"\n{users} users x {args.days} days: {manifest['counts'].get('licences', '?')} "
+            f"\n{users} users x {args.days} days: {manifest['counts'].get('licenses', '?')} "
             f"licences, landing {size / 2**20:.0f} MiB, generated in {generate_seconds:.1f} s"
         )
 

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
+from licpipe.connectors.salesforce import to_18_char_id
 from licpipe.demo.writers.common import DemoData, iso_z, stable_id, write_csv
 
 LOGIN_HEADER = (
@@ -83,7 +84,8 @@ def write_salesforce(data: DemoData, landing: Path, rng: np.random.Generator) ->
                 last_success = moment
         users.append(
             [
-                stable_id("005", f"salesforce:{person.email}", 15),
+                # A 15-character record id plus its case-safe checksum, as Salesforce exports.
+                to_18_char_id(stable_id("005", f"salesforce:{person.email}", 12)),
                 username,
                 person.email,
                 person.display_name,
