@@ -292,20 +292,28 @@ def share_of_rows_below(
     message: str,
     example_column: str | None = None,
     severity: str = "error",
+    latest_by: str | None = None,
 ) -> ExpectationResult:
     """Require the share of rows matching the SQL `condition` to stay below `max_share`.
 
     `message` is formatted with `matched`, `total` and `percent` when the check fails.
-    `condition` comes from a committed suite file and is trusted SQL.
+    `condition` comes from a committed suite file and is trusted SQL. With `latest_by` (a
+    column such as a report refresh date) only rows with its latest value count, so the
+    check judges the newest export rather than every export ever loaded into the raw table.
     """
     label = "share_of_rows_below"
+    scope = "true"
+    if latest_by:
+        column = quote_identifier(latest_by)
+        scope = f"{column} = (select max({column}) from {quote_table(table)})"
     total, matched = con.execute(
-        f"select count(*), count(*) filter (where {condition}) from {quote_table(table)}"
-    ).fetchone()
+        f"select count(*), count(*) filter (where {condition}) "
+        f"from {quote_table(table)} where {scope}"
+    ).fetchall()[0]
     if total == 0 or matched / total < max_share:
         return ExpectationResult(label, True, int(matched), [], severity, "")
 
-    _, examples = _count_and_examples(con, table, f"({condition})", example_column)
+    _, examples = _count_and_examples(con, table, f"({condition}) and {scope}", example_column)
     detail = message.format(matched=matched, total=total, percent=round(100 * matched / total))
     return ExpectationResult(label, False, int(matched), examples, severity, detail)
 

@@ -420,3 +420,20 @@ def test_examples_are_json(con):
     outcome = validate_table(con, "raw_flexlm_events")
 
     assert json.loads(json.dumps([r.examples for r in outcome.results])) is not None
+
+
+def test_m365_clean_export_after_concealed_passes(con):
+    concealed = [
+        {
+            "report_refresh_date": date(2024, 4, 1),
+            "user_principal_name": f"{i:032X}",
+            "is_concealed": True,
+        }
+        for i in range(1, 5)
+    ]
+    clean = [{**row, "report_refresh_date": date(2024, 5, 1)} for row in M365_ROWS]
+    land_rows(con, "m365_active_user_detail", concealed + clean, source="m365")
+
+    outcome = validate_table(con, "raw_m365_active_user_detail")
+
+    assert outcome.passed, outcome.message

@@ -14,12 +14,14 @@ purchase_lines as (
 
 catalog_applications as (
 
-    -- A row naming a SKU describes the product best, so it decides ties.
+    -- A row naming a SKU describes the product best; among those the first
+    -- raw name in sort order wins, so every run picks the same row.
     select
         application_id,
-        arg_min(application, sku is null) as application,
-        arg_min(vendor, sku is null) as vendor,
-        arg_min(license_model, sku is null) as license_model,
+        arg_min(application, [(sku is null)::int::varchar, raw_name]) as application,
+        arg_min(vendor, [(sku is null)::int::varchar, raw_name]) as vendor,
+        arg_min(license_model, [(sku is null)::int::varchar, raw_name])
+            as license_model,
     from catalog
     group by application_id
 
@@ -30,9 +32,9 @@ purchased_applications as (
     -- Purchase lines for products the catalog lacks still need an application.
     select
         {{ purchased_application_id('purchase_lines') }} as application_id,
-        any_value(purchase_lines.application) as application,
-        any_value(purchase_lines.vendor) as vendor,
-        any_value(purchase_lines.license_model) as license_model,
+        min(purchase_lines.application) as application,
+        min(purchase_lines.vendor) as vendor,
+        min(purchase_lines.license_model) as license_model,
     from purchase_lines
     where {{ purchased_application_id('purchase_lines') }} is not null
     group by 1

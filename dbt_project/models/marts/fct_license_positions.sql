@@ -213,7 +213,10 @@ install_applications as (
         installs.device_name,
         installs.application_name,
         installs.installed_on,
-        arg_max(catalog.application_id, length(catalog.raw_name))
+        arg_max(
+            catalog.application_id,
+            [lpad(length(catalog.raw_name)::varchar, 4, '0'), catalog.raw_name],
+        )
             as application_id,
     from installs
     inner join catalog
