@@ -190,6 +190,10 @@ def _pick_module(source: str, path: Path):
         head = read_text(path)[:4096]
     except OSError as error:
         raise SourceFileError(f"{path}: cannot be read ({error}).") from error
+    if not head.strip():
+        raise SourceFileError(
+            f"{path}: the file is empty. Export it again, or remove it from the {source} folder."
+        )
     for module in modules:
         if module.detect(path, head):
             return module

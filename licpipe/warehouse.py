@@ -8,7 +8,9 @@ then fails naming the file and the holder.
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import re
 import time
 from collections.abc import Iterator
@@ -19,7 +21,8 @@ import duckdb
 
 log = logging.getLogger(__name__)
 
-LOCK_WAIT_SECONDS = 120.0
+# A nightly step holds the lock for seconds to minutes; wait up to 15 minutes for it.
+LOCK_WAIT_SECONDS = 900.0
 _LOCK_PATTERN = re.compile(r"lock", re.IGNORECASE)
 
 
@@ -49,17 +52,74 @@ def _connect_with_retry(
             delay = min(delay * 2, 5.0)
 
 
+def check_writable(path: Path) -> None:
+    """Fail early, naming the folder, when the warehouse folder cannot be written."""
+    folder = path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise PermissionError(
+            f"cannot create the warehouse folder {folder} ({error.strerror}); choose a "
+            "writable --warehouse path."
+        ) from error
+    if not os.access(folder, os.W_OK):
+        raise PermissionError(
+            f"the warehouse folder {folder} is not writable; choose a writable --warehouse path."
+        )
+
+
+@contextmanager
+def writer_lock(path: Path, *, wait_seconds: float = LOCK_WAIT_SECONDS) -> Iterator[None]:
+    """Hold the advisory lock every licpipe writer takes before it writes the warehouse.
+
+    DuckDB's own lock makes a second writer fail at once; dbt does not retry it. Taking this
+    lock file first (`<warehouse>.lock`) makes writer steps of concurrent runs, dbt included,
+    wait their turn instead. The lock is released when the block ends or the process dies.
+    """
+    check_writable(path)
+    lock_path = path.with_name(path.name + ".lock")
+    deadline = time.monotonic() + wait_seconds
+    with lock_path.open("a") as handle:
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise WarehouseLockedError(
+                        f"{path} is being written by another licpipe run (lock file "
+                        f"{lock_path}) and stayed busy for {wait_seconds:.0f} s. Wait for that "
+                        "run to finish, or stop it, and retry."
+                    ) from None
+                time.sleep(0.5)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 @contextmanager
 def connect(
     path: Path, *, read_only: bool = False, wait_seconds: float = LOCK_WAIT_SECONDS
 ) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the warehouse for one step and always close it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    con = _connect_with_retry(path, read_only, wait_seconds)
-    try:
-        yield con
-    finally:
-        con.close()
+    """Open the warehouse for one step and always close it.
+
+    A read-write connection first takes the writer lock, so steps of two runs at once
+    alternate instead of failing on DuckDB's file lock.
+    """
+    if read_only:
+        con = _connect_with_retry(path, read_only, wait_seconds)
+        try:
+            yield con
+        finally:
+            con.close()
+        return
+    with writer_lock(path, wait_seconds=wait_seconds):
+        con = _connect_with_retry(path, read_only, wait_seconds)
+        try:
+            yield con
+        finally:
+            con.close()
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:

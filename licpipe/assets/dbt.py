@@ -23,6 +23,7 @@ from dagster_dbt import (
 
 from licpipe import settings
 from licpipe.resources import PipelineOptions, WarehouseResource
+from licpipe.warehouse import writer_lock
 
 MANIFEST_PATH = settings.DBT_PROJECT_DIR / "target" / "manifest.json"
 
@@ -112,4 +113,6 @@ def licpipe_dbt_models(
     # dbt reads the warehouse path from this variable in profiles.yml; the subprocess
     # inherits it, so Dagster and dbt always write the same file.
     os.environ[settings.ENV_WAREHOUSE] = str(warehouse.file)
-    yield from dbt.cli(["build", "--vars", dbt_vars(options)], context=context).stream()
+    # dbt writes in its own process, so it takes the writer lock here for its whole build.
+    with writer_lock(warehouse.file, wait_seconds=warehouse.lock_wait_seconds):
+        yield from dbt.cli(["build", "--vars", dbt_vars(options)], context=context).stream()

@@ -182,10 +182,13 @@ def build_recommendations(
     drafts += rules.downgrade_drafts(tiers, catalog, held, reclaimed)
     drafts += rules.upgrade_drafts(upgrades, catalog, held)
     drafts += rules.provision_drafts(provisioning, catalog, positions)
+    true_ups = rules.true_up_drafts(positions, catalog)
+    # Seats bought in a true-up are owned by the renewal, so sizing counts them.
+    bought = {d["sku"]: d["seats"] for d in true_ups}
     drafts += rules.right_size_drafts(
-        forecasts, catalog, concurrency, as_of, renewal_buffer, positions
+        forecasts, catalog, concurrency, as_of, renewal_buffer, positions, bought
     )
-    drafts += rules.true_up_drafts(positions, catalog)
+    drafts += true_ups
     drafts += rules.pool_drafts(daily_usage, positions, catalog, as_of, renewal_buffer)
     if not drafts:
         return pd.DataFrame(columns=RECOMMENDATION_COLUMNS)

@@ -201,15 +201,19 @@ def upgrade_drafts(upgrades, catalog, held) -> list[dict]:
                 f"Usage is likely to grow from {row.current_tier} to {row.predicted_tier} "
                 f"(probability {row.probability:.2f})."
             )
+            dearer = pd.DataFrame()
             if ladder is not None:
                 others, price = ladder
                 dearer = others[others["price"] > price].sort_values("price")
-                if not dearer.empty:
-                    target = dearer.iloc[0]
-                    cost = target["price"] - price
-                    evidence["target_sku"] = target["sku"]
-                    evidence["target_monthly_price"] = target["price"]
-                    reason += f" Moving to {target['sku']} costs {round_cents(cost)} more a month."
+            if dearer.empty:
+                # Without a dearer SKU there is nothing to order; the prediction stays in
+                # upgrade_predictions for analysts.
+                continue
+            target = dearer.iloc[0]
+            cost = target["price"] - price
+            evidence["target_sku"] = target["sku"]
+            evidence["target_monthly_price"] = target["price"]
+            reason += f" Moving to {target['sku']} costs {round_cents(cost)} more a month."
             drafts.append(
                 _draft("upgrade", row.user_key, row.application_id, sku, 1, -cost, reason, evidence)
             )
@@ -305,7 +309,13 @@ def _forecast_at(forecasts: pd.DataFrame, sku_row, renewal: date) -> dict | None
 
 
 def right_size_drafts(
-    forecasts, catalog, concurrency, as_of: date, buffer: float, positions=None
+    forecasts,
+    catalog,
+    concurrency,
+    as_of: date,
+    buffer: float,
+    positions=None,
+    bought: dict | None = None,
 ) -> list[dict]:
     """Draft renewal right-sizing: seats needed = ceil(demand x (1 + buffer)).
 
@@ -336,13 +346,16 @@ def right_size_drafts(
             active_holders = _active_holders(positions, sku)
             demand = max(upper, float(active_holders or 0))
         needed = max(math.ceil(demand * (1 + buffer) - 1e-9), commitment)
-        owned = _int(sku_row["seats_owned"])
+        true_up = int((bought or {}).get(sku, 0))
+        owned = _int(sku_row["seats_owned"]) + true_up
         delta = owned - needed
         if delta == 0:
             continue
-        # NOTE: quote_unit_price is taken to be per seat per month, like monthly_unit_price,
-        # because dim_skus does not state the quote's period.
-        quote = to_decimal(sku_row.get("quote_unit_price"), field="quote_unit_price")
+        # The quote per seat and month; dim_skus converts yearly quotes like yearly prices.
+        quote_value = sku_row.get("monthly_quote_price")
+        if _missing(quote_value):
+            quote_value = sku_row.get("quote_unit_price")
+        quote = to_decimal(quote_value, field="monthly_quote_price")
         price = quote if quote is not None else _price(catalog, sku)
         evidence = {
             "renewal_date": renewal,
@@ -357,6 +370,7 @@ def right_size_drafts(
             "minimum commitment",
             "seats_needed": needed,
             "seats_owned": owned,
+            "seats_from_true_up": true_up,
             "min_commitment_seats": commitment,
             "unit_price_used": price,
             "price_source": "quote" if quote is not None else "current",

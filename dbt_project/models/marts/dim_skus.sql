@@ -74,6 +74,7 @@ purchased_skus as (
             max(renewal_date)
         ) as renewal_date,
         max(quote_unit_price) as quote_unit_price,
+        max(monthly_quote_price) as monthly_quote_price,
         max(min_commitment_seats) as min_commitment_seats,
     from lines
     group by sku
@@ -108,6 +109,7 @@ final as (
         purchased_skus.currency,
         purchased_skus.renewal_date,
         purchased_skus.quote_unit_price,
+        purchased_skus.monthly_quote_price,
         purchased_skus.min_commitment_seats,
         true as is_purchased,
     from purchased_skus
@@ -127,6 +129,7 @@ final as (
         cast(null as varchar) as currency,
         cast(null as date) as renewal_date,
         cast(null as decimal(18, 4)) as quote_unit_price,
+        cast(null as decimal(18, 4)) as monthly_quote_price,
         cast(null as integer) as min_commitment_seats,
         false as is_purchased,
     from catalog_skus

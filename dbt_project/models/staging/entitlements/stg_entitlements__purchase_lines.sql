@@ -30,6 +30,14 @@ renamed as (
         cast(term_end as date) as term_end,
         cast(renewal_date as date) as renewal_date,
         cast(quote_unit_price as decimal(18, 4)) as quote_unit_price,
+        -- The vendor quote is priced per the line's price period too.
+        cast(
+            case
+                when lower(trim(price_period)) in ('year', 'annual', 'yearly')
+                    then quote_unit_price / 12
+                else quote_unit_price
+            end as decimal(18, 4)
+        ) as monthly_quote_price,
         cast(min_commitment_seats as integer) as min_commitment_seats,
         cast(reassignment_limit_days as integer) as reassignment_limit_days,
         notes,
