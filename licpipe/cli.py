@@ -7,7 +7,8 @@ import json
 import logging
 import os
 import sys
-from datetime import date
+from contextlib import redirect_stderr, redirect_stdout
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from licpipe import settings
@@ -22,10 +23,16 @@ def _date(value: str) -> date:
 
 def _configure_environment(args: argparse.Namespace) -> settings.Settings:
     """Point the Dagster definitions at this run's folders before they are imported."""
+    from licpipe.warehouse import check_writable
+
     landing = Path(args.landing).resolve()
     warehouse = Path(args.warehouse).resolve()
     if not landing.is_dir():
         raise SystemExit(f"licpipe: landing folder {landing} does not exist.")
+    try:
+        check_writable(warehouse)
+    except PermissionError as error:
+        raise SystemExit(f"licpipe: {error}") from None
     os.environ[settings.ENV_LANDING] = str(landing)
     os.environ[settings.ENV_WAREHOUSE] = str(warehouse)
     os.environ.pop(settings.ENV_AS_OF, None)
@@ -36,15 +43,45 @@ def _configure_environment(args: argparse.Namespace) -> settings.Settings:
     return settings.load_settings()
 
 
-def run_pipeline(config: settings.Settings, *, retrain: bool = False) -> bool:
+def run_pipeline(
+    config: settings.Settings, *, retrain: bool = False, log_level: str = "WARNING"
+) -> bool:
     """Materialise every asset in this process; return True when the run succeeded."""
     from dagster import DagsterEventType, DagsterInstance
 
     from licpipe.definitions import defs
 
     job = defs.resolve_job_def("retrain" if retrain else "nightly")
+    run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+    if retrain:
+        run_config["ops"] = {
+            "upgrade_predictions": {"config": {"retrain": True}},
+            "provisioning_predictions": {"config": {"retrain": True}},
+        }
+    log_dir = config.warehouse_path.parent / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"run-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.log"
     with DagsterInstance.ephemeral() as instance:
-        result = job.execute_in_process(instance=instance, raise_on_error=False)
+        if log_level == "DEBUG":
+            result = job.execute_in_process(
+                instance=instance, raise_on_error=False, run_config=run_config
+            )
+        else:
+            # dbt's progress lines and library chatter go to the run log, not the terminal.
+            with (
+                log_path.open("w") as log_file,
+                redirect_stdout(log_file),
+                redirect_stderr(log_file),
+            ):
+                handler = logging.StreamHandler(log_file)
+                logging.getLogger().addHandler(handler)
+                try:
+                    result = job.execute_in_process(
+                        instance=instance, raise_on_error=False, run_config=run_config
+                    )
+                finally:
+                    logging.getLogger().removeHandler(handler)
+            print(f"licpipe: run log  {log_path}")
         if not result.success:
             for event in result.all_events:
                 if event.is_step_failure:
@@ -81,25 +118,56 @@ def print_summary(config: settings.Settings) -> None:
             "select count(*) from recommendations where status = 'open'"
         ).fetchone()[0]
         totals = con.execute(
-            "select currency, sum(annual_saving) from recommendations "
-            "where status = 'open' group by currency order by currency"
+            "select currency, sum(annual_saving) filter (where annual_saving > 0), "
+            "sum(annual_saving) filter (where annual_saving < 0), sum(annual_saving) "
+            "from recommendations where status = 'open' and currency is not null "
+            "group by currency order by currency"
         ).fetchall()
         alerts = con.execute("select count(*) from quality_alerts").fetchone()[0]
     finally:
         con.close()
-    saving = ", ".join(f"{total:,.2f} {currency}" for currency, total in totals) or "0.00"
+    warehouse_con = duckdb.connect(str(config.warehouse_path), read_only=True)
+    try:
+        rejected = warehouse_con.execute("select count(*) from raw.rejects").fetchone()[0]
+    finally:
+        warehouse_con.close()
+    saving = (
+        "; ".join(
+            f"{(net or 0):,.2f} {currency} (savings {(gain or 0):,.2f}, costs {-(cost or 0):,.2f})"
+            for currency, gain, cost, net in totals
+        )
+        or "0.00 (nothing could be priced: check the entitlements folder)"
+    )
     print(f"licpipe: {count} open recommendations, total annual saving {saving}")
-    print(f"licpipe: quality alerts: {alerts}")
+    print(f"licpipe: quality alerts: {alerts}; rejected lines in raw.rejects: {rejected}")
     print(f"licpipe: warehouse  {config.warehouse_path}")
     print(f"licpipe: analytics  {path}")
-    print(f"licpipe: query it with: duckdb -readonly {path} 'from recommendations limit 10'")
+    print(f"licpipe: report     {path.parent / 'report.html'}")
+    print(
+        f'licpipe: query it with: .venv/bin/python -c "import duckdb; '
+        f"print(duckdb.connect('{path}', read_only=True).sql('from recommendations limit 10'))\""
+    )
+
+
+def _log_level(args: argparse.Namespace) -> str:
+    return "DEBUG" if getattr(args, "verbose", False) else "WARNING"
+
+
+def _report(config: settings.Settings, ok: bool) -> int:
+    if not ok:
+        print(
+            "licpipe: the run failed, so the snapshot was not replaced; the figures below are "
+            "from the last successful run.",
+            file=sys.stderr,
+        )
+    print_summary(config)
+    return 0 if ok else 1
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     config = _configure_environment(args)
-    ok = run_pipeline(config, retrain=args.command == "retrain")
-    print_summary(config)
-    return 0 if ok else 1
+    ok = run_pipeline(config, retrain=args.command == "retrain", log_level=_log_level(args))
+    return _report(config, ok)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -115,10 +183,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     args.as_of = None
     args.log_date = None
     config = _configure_environment(args)
-    ok = run_pipeline(config)
-    print_summary(config)
+    ok = run_pipeline(config, log_level=_log_level(args))
+    status = _report(config, ok)
     print(f"licpipe: planted truth in {out / 'truth'}")
-    return 0 if ok else 1
+    return status
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -141,12 +209,13 @@ def cmd_pull(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="licpipe", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
+    defaults = argparse.ArgumentDefaultsHelpFormatter
 
     for name, help_text in (
         ("run", "materialise every asset for the exports in a landing folder"),
         ("retrain", "the same run, refitting every classifier instead of reusing saved ones"),
     ):
-        run = commands.add_parser(name, help=help_text)
+        run = commands.add_parser(name, help=help_text, formatter_class=defaults)
         run.add_argument("--landing", required=True, help="folder holding <source>/ export folders")
         run.add_argument("--warehouse", required=True, help="warehouse DuckDB file to write")
         run.add_argument(
@@ -155,13 +224,17 @@ def build_parser() -> argparse.ArgumentParser:
         run.add_argument(
             "--log-date", type=_date, help="date for FlexLM logs that start with no date line"
         )
+        run.add_argument("--verbose", action="store_true", help="print every Dagster event")
         run.set_defaults(handler=cmd_run)
 
-    demo = commands.add_parser("demo", help="generate the demo organisation and run the pipeline")
+    demo = commands.add_parser(
+        "demo", help="generate the demo organisation and run the pipeline", formatter_class=defaults
+    )
     demo.add_argument("--dir", default=str(settings.DEFAULT_DEMO_DIR), help="output folder")
     demo.add_argument("--users", type=int, default=500, help="people in the organisation")
     demo.add_argument("--days", type=int, default=180, help="days of history")
     demo.add_argument("--seed", type=int, default=7, help="random seed")
+    demo.add_argument("--verbose", action="store_true", help="print every Dagster event")
     demo.set_defaults(handler=cmd_demo)
 
     evaluate = commands.add_parser("evaluate", help="score a demo run against its planted truth")
@@ -177,6 +250,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # Libraries set their own loggers to INFO; the terminal shows warnings and errors only.
+    for handler in logging.getLogger().handlers:
+        handler.setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
     return args.handler(args)
 

@@ -22,15 +22,32 @@ def mart(name: str) -> AssetKey:
     return AssetKey(["marts", name])
 
 
+# An as-of date this far past the latest data makes every seat look idle.
+MAX_AS_OF_BEYOND_DATA_DAYS = 7
+
+
 def read_as_of(con) -> date:
-    """The data's own as-of date from the `as_of_date` mart, never the wall clock."""
-    row = con.execute(f"select max(as_of_date) from {MARTS}.as_of_date").fetchone()
-    if not row or row[0] is None:
+    """The data's own as-of date from the `as_of_date` mart, never the wall clock.
+
+    Raises ValueError when there is no dated data, or when a given as-of date lies more than a
+    week after the latest data, which would report every seat as idle.
+    """
+    rows = con.execute(
+        f"select max(as_of_date), max(latest_data_on) from {MARTS}.as_of_date"
+    ).fetchall()
+    as_of, latest = rows[0] if rows else (None, None)
+    if as_of is None:
         raise ValueError(
             "main_marts.as_of_date is empty: no dated activity was loaded. Check the landing "
             "folder or pass --as-of."
         )
-    return row[0]
+    if latest is not None and (as_of - latest).days > MAX_AS_OF_BEYOND_DATA_DAYS:
+        raise ValueError(
+            f"the as-of date {as_of} is {(as_of - latest).days} days after the latest data "
+            f"({latest}), so every seat would look idle. Load newer exports or pass "
+            f"--as-of {latest} or earlier."
+        )
+    return as_of
 
 
 def _preview(frame: pd.DataFrame, rows: int = 5) -> MetadataValue:
@@ -438,14 +455,14 @@ def usage_anomalies(
         users = read_frame(con, MARTS, "dim_users")
         features = read_frame(con, ANALYTICS, "user_features")
 
-        found = pd.concat(
-            [
-                anomalies.detect_usage_anomalies(usage),
-                anomalies.detect_compliance_drift(positions, None),
-                anomalies.detect_zombie_accounts(assignments, users, features),
-            ],
-            ignore_index=True,
-        )
+        parts = [
+            anomalies.detect_usage_anomalies(usage),
+            anomalies.detect_compliance_drift(positions, None),
+            anomalies.detect_zombie_accounts(assignments, users, features),
+        ]
+        found = pd.concat([part for part in parts if not part.empty], ignore_index=True)
+        if found.empty:
+            found = parts[0]
         replace_table(con, ANALYTICS, "usage_anomalies", found)
     kinds = found["anomaly_type"].value_counts().to_dict() if not found.empty else {}
     context.log.info("Anomalies by type: %s", kinds)

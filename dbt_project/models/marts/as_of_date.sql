@@ -37,6 +37,7 @@ final as (
             {{ as_of_date_var() }},
             (select max(latest_on) from data_dates)
         ) as as_of_date,
+        (select max(latest_on) from data_dates) as latest_data_on,
 
 )
 
