@@ -131,12 +131,13 @@ def print_summary(config: settings.Settings) -> None:
         rejected = warehouse_con.execute("select count(*) from raw.rejects").fetchone()[0]
     finally:
         warehouse_con.close()
-    saving = (
-        "; ".join(
-            f"{(net or 0):,.2f} {currency} (savings {(gain or 0):,.2f}, costs {-(cost or 0):,.2f})"
-            for currency, gain, cost, net in totals
-        )
-        or "0.00 (nothing could be priced: check the entitlements folder)"
+    saving = "; ".join(
+        f"{(net or 0):,.2f} {currency} (savings {(gain or 0):,.2f}, costs {-(cost or 0):,.2f})"
+        for currency, gain, cost, net in totals
+    ) or (
+        "0.00"
+        if count == 0
+        else "none priced (no entitlement prices: check the entitlements folder)"
     )
     print(f"licpipe: {count} open recommendations, total annual saving {saving}")
     print(f"licpipe: quality alerts: {alerts}; rejected lines in raw.rejects: {rejected}")

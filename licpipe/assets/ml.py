@@ -318,11 +318,16 @@ def _classifier_asset_body(
         data_hash = model_store.frame_hash(usage, assignments, users)
 
         saved = None if config.retrain else store.latest(name)
+        predictions = None
         if saved is not None and score is not None:
             model, record = saved
-            predictions = score(model, usage, assignments, users, as_of)
-            context.log.info("Reused %s model trained on %s", name, record.get("train_end"))
-        else:
+            try:
+                predictions = score(model, usage, assignments, users, as_of)
+                context.log.info("Reused %s model trained on %s", name, record.get("train_end"))
+            except TypeError as error:
+                # A model saved by an older licpipe cannot score; refit it instead.
+                context.log.warning("Refitting %s: %s", name, error)
+        if predictions is None:
             try:
                 result = train(usage, assignments, users, as_of)
             except ValueError as error:
@@ -460,9 +465,8 @@ def usage_anomalies(
             anomalies.detect_compliance_drift(positions, None),
             anomalies.detect_zombie_accounts(assignments, users, features),
         ]
-        found = pd.concat([part for part in parts if not part.empty], ignore_index=True)
-        if found.empty:
-            found = parts[0]
+        non_empty = [part for part in parts if not part.empty]
+        found = pd.concat(non_empty, ignore_index=True) if non_empty else parts[0]
         replace_table(con, ANALYTICS, "usage_anomalies", found)
     kinds = found["anomaly_type"].value_counts().to_dict() if not found.empty else {}
     context.log.info("Anomalies by type: %s", kinds)

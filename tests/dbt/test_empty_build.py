@@ -137,7 +137,7 @@ def test_empty_marts_have_no_rows(empty_build):
     with duckdb.connect(str(warehouse), read_only=True) as con:
         for mart in ("dim_users", "fct_daily_usage", "fct_concurrency", "fct_license_positions"):
             assert con.execute(f"select count(*) from main_marts.{mart}").fetchone() == (0,)
-        assert con.execute("select * from main_marts.as_of_date").fetchall() == [(None,)]
+        assert con.execute("select as_of_date from main_marts.as_of_date").fetchall() == [(None,)]
 
 
 def test_build_on_loader_schema(tmp_path):

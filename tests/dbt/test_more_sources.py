@@ -142,8 +142,7 @@ def test_concealed_row_not_a_person(warehouse):
 def test_entra_retry_keeps_success(warehouse):
     rows = query(
         warehouse,
-        "select status, is_success from main_staging.stg_entra__signins "
-        "where request_id = 'req-1'",
+        "select status, is_success from main_staging.stg_entra__signins where request_id = 'req-1'",
     )
     assert rows == [("Success", True)]
 

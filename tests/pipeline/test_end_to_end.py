@@ -89,7 +89,10 @@ def test_one_key_per_planted_person(demo_run):
     try:
         keys = {row[0] for row in con.execute("select user_key from marts.dim_users").fetchall()}
         flagged = {
-            row[0] for row in con.execute("select user_key from marts.dim_users where is_external")
+            row[0]
+            for row in con.execute(
+                "select user_key from marts.dim_users where is_external"
+            ).fetchall()
         }
     finally:
         con.close()
