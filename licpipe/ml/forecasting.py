@@ -233,6 +233,9 @@ def _prophet(
     span_days = (observed["ds"].iloc[-1] - observed["ds"].iloc[0]).days
     model = Prophet(
         growth="linear",
+        # Seat counts rise and fall in proportion (a weekend is a share of a weekday, a
+        # quarter-end close a multiple), so seasonal effects scale with the level.
+        seasonality_mode="multiplicative",
         weekly_seasonality=True,
         yearly_seasonality=span_days >= YEARLY_MIN_DAYS,
         daily_seasonality=False,
