@@ -61,7 +61,7 @@ SIDECAR_SUFFIXES = (".partial.json", ".md", ".sha256")
 
 @dataclass
 class FileOutcome:
-    """What happened to one landing file."""
+    """Outcome of loading one landing file."""
 
     file_name: str
     status: str  # loaded, skipped (already loaded), failed
@@ -128,7 +128,7 @@ def file_sha256(path: Path) -> str:
 
 
 def landing_files(source_dir: Path) -> list[Path]:
-    """Every data file under a source folder, sorted, without hidden files and sidecars."""
+    """List the data files under a source folder, sorted, without hidden files and sidecars."""
     if not source_dir.is_dir():
         return []
     files = []

@@ -36,15 +36,15 @@ MODEL_RUNS_COLUMNS = {
 
 
 def frame_hash(*frames: pd.DataFrame) -> str:
-    """A stable SHA-256 of the frames' contents, independent of row order."""
+    """Hash the frames' contents with SHA-256, independent of row order."""
     digest = hashlib.sha256()
     for frame in frames:
         if frame.empty:
             digest.update(b"empty")
             continue
         ordered = frame.reindex(sorted(frame.columns), axis=1).copy()
-        # Sums of floats vary in the last bits with the order DuckDB adds rows in, so floats
-        # are compared to 9 decimals; otherwise one input would hash two ways.
+        # Float sums vary in the last bits with the order DuckDB adds rows in. Rounding to 9
+        # decimals keeps one input from hashing two ways.
         for column in ordered.select_dtypes(include="floating").columns:
             ordered[column] = ordered[column].round(9)
         row_hashes = pd.util.hash_pandas_object(ordered.astype(str), index=False)
@@ -118,7 +118,7 @@ class ModelStore:
         return path
 
     def latest(self, name: str) -> tuple[Any, dict[str, Any]] | None:
-        """The newest saved model and its record, or None when none was trained yet."""
+        """Load the newest saved model and its record, or return None when none exists."""
         folder = self.root / name
         if not folder.is_dir():
             return None

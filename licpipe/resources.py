@@ -63,7 +63,7 @@ class LandingResource(ConfigurableResource):
 
 
 class PipelineOptions(ConfigurableResource):
-    """Options that change the answers: the as-of date and the recommendation thresholds."""
+    """Run options that change the results: the as-of date and recommendation thresholds."""
 
     as_of: str = Field(
         default="", description="As-of date (YYYY-MM-DD); empty means the latest date in the data."
@@ -81,7 +81,7 @@ class PipelineOptions(ConfigurableResource):
 
 
 class AlertsResource(ConfigurableResource):
-    """Where failed quality gates are announced besides `analytics.quality_alerts`."""
+    """Alert destinations for failed quality gates, besides `analytics.quality_alerts`."""
 
     webhook_url: str = Field(
         default="", description="Slack-compatible incoming-webhook URL; empty disables posting."

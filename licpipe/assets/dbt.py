@@ -1,8 +1,8 @@
 """The dbt project as Dagster assets: one `dbt build` per materialisation.
 
-dbt runs as a subprocess (dagster-dbt's CLI resource), so it takes and releases the warehouse's
-write lock on its own; no Dagster step holds a connection while it runs. dbt tests surface as
-asset checks.
+dbt runs as a subprocess (dagster-dbt's CLI resource), so no Dagster step holds a DuckDB
+connection while it runs. The step holds licpipe's writer lock file for the whole build, because
+dbt does not retry DuckDB's file lock. dbt tests surface as asset checks.
 """
 
 import json

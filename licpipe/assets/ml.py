@@ -18,7 +18,7 @@ ANALYTICS = "analytics"
 
 
 def mart(name: str) -> AssetKey:
-    """The asset key dagster-dbt gives a mart model: its schema, then its name."""
+    """Return the asset key dagster-dbt gives a mart model: its schema, then its name."""
     return AssetKey(["marts", name])
 
 
@@ -27,7 +27,7 @@ MAX_AS_OF_BEYOND_DATA_DAYS = 7
 
 
 def read_as_of(con) -> date:
-    """The data's own as-of date from the `as_of_date` mart, never the wall clock.
+    """Read the data's own as-of date from the `as_of_date` mart, never the wall clock.
 
     Raises ValueError when there is no dated data, or when a given as-of date lies more than a
     week after the latest data, which would report every seat as idle.
