@@ -185,8 +185,12 @@ def build_recommendations(
     true_ups = rules.true_up_drafts(positions, catalog)
     # Seats bought in a true-up are owned by the renewal, so sizing counts them.
     bought = {d["sku"]: d["seats"] for d in true_ups}
+    freed: dict = {}
+    for draft in drafts:
+        if draft["action"] == "reclaim":
+            freed[draft["sku"]] = freed.get(draft["sku"], 0) + int(draft["seats"])
     drafts += rules.right_size_drafts(
-        forecasts, catalog, concurrency, as_of, renewal_buffer, positions, bought
+        forecasts, catalog, concurrency, as_of, renewal_buffer, positions, bought, freed
     )
     drafts += true_ups
     drafts += rules.pool_drafts(daily_usage, positions, catalog, as_of, renewal_buffer)

@@ -316,6 +316,7 @@ def right_size_drafts(
     buffer: float,
     positions=None,
     bought: dict | None = None,
+    reclaimed: dict | None = None,
 ) -> list[dict]:
     """Draft renewal right-sizing: seats needed = ceil(demand x (1 + buffer)).
 
@@ -382,6 +383,12 @@ def right_size_drafts(
             evidence["observed_peak_concurrent_90d"] = peak
         verb = f"Renew {delta} fewer" if delta > 0 else f"Buy {-delta} more"
         reason = f"{verb} seats of {sku} at renewal on {renewal}: {needed} needed, {owned} owned."
+        # Seats freed by reclaim recommendations already carry their saving, so a cut at
+        # renewal only saves on the seats beyond them; totals then count each seat once.
+        already = min(int((reclaimed or {}).get(sku, 0)), delta) if delta > 0 else 0
+        evidence["seats_saved_by_reclaims"] = already
+        if already:
+            reason += f" {already} of them are the seats the reclaims free, priced there."
         drafts.append(
             _draft(
                 "right_size",
@@ -389,7 +396,7 @@ def right_size_drafts(
                 sku_row["application_id"],
                 sku,
                 abs(delta),
-                delta * price,
+                (delta - already) * price,
                 reason,
                 evidence,
             )
