@@ -328,7 +328,8 @@ def rejected_share_below(
     """Require the share of rejected lines over all loaded files of `source` below `max_share`.
 
     Shares come from `raw.loaded_files` (rows_rejected / records_total). Example values are the
-    files whose own share is at or above the threshold.
+    files whose own share is at or above the threshold. A `max_share` of 0 fails on any reject,
+    for sources such as entitlements where one lost line changes the money.
     """
     label = "rejected_share_below"
     if not table_exists(con, "raw.loaded_files"):
@@ -340,7 +341,8 @@ def rejected_share_below(
         "from raw.loaded_files where source = ?",
         [source],
     ).fetchone()
-    if records == 0 or rejected / records < max_share:
+    # A max_share of 0 flags any rejected line; no rejects always passes.
+    if records == 0 or rejected == 0 or rejected / records < max_share:
         return ExpectationResult(label, True, int(rejected), [], severity, "")
 
     files = con.execute(

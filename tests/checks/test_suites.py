@@ -230,7 +230,7 @@ def test_hr_dirty_fails_with_counts(con):
     assert by_name["row_count_matches_loader"].examples == [
         "export.csv: loader recorded 4, table has 3"
     ]
-    assert "failed 4 of 7 expectations on 3 rows" in outcome.message
+    assert "failed 4 of 8 expectations on 3 rows" in outcome.message
     assert "'contractor'" in outcome.message
 
 
@@ -437,3 +437,14 @@ def test_m365_clean_export_after_concealed_passes(con):
     outcome = validate_table(con, "raw_m365_active_user_detail")
 
     assert outcome.passed, outcome.message
+
+
+def test_any_hr_reject_warns(con):
+    land_rows(con, "hr_directory", HR_ROWS, source="hr")
+    con.execute("update raw.loaded_files set rows_rejected = 1, records_total = records_total + 1")
+
+    outcome = validate_table(con, "raw_hr_directory")
+
+    assert outcome.passed
+    assert outcome.severity == "WARN"
+    assert "see raw.rejects" in outcome.message
