@@ -35,9 +35,35 @@ CHART_WIDTH = 640
 CHART_HEIGHT = 180
 
 
+REPORT_COLUMNS = [
+    "priority",
+    "action",
+    "user_email",
+    "application",
+    "sku",
+    "seats",
+    "annual_saving",
+    "currency",
+    "reason",
+    "last_used_on",
+    "days_since_last_use",
+    "tier",
+]
+
+
 def _escape(value) -> str:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
+    """Format one cell: blanks for missing values, dates without a time, money in cents."""
+    if value is None or value is pd.NaT:
         return ""
+    try:
+        if pd.isna(value):
+            return ""
+    except (TypeError, ValueError):
+        pass
+    if isinstance(value, pd.Timestamp):
+        value = value.date().isoformat() if value == value.normalize() else value.isoformat()
+    elif isinstance(value, float):
+        value = f"{value:,.2f}"
     return html.escape(str(value))
 
 
@@ -169,7 +195,7 @@ def write_report(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: date) -> 
     values = [float(v) for v in savings["annual_saving"]] if not savings.empty else []
     currency = savings["currency"].iloc[0] if not savings.empty else ""
     sections.append(_bar_chart(labels, values, currency))
-    sections.append(_table(recs, EXPORT_COLUMNS))
+    sections.append(_table(recs, REPORT_COLUMNS))
     if not kpis.empty:
         sections.append("<h2>Licence positions</h2>")
         sections.append(_table(kpis, list(kpis.columns)))
@@ -185,7 +211,8 @@ def write_report(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: date) -> 
     style = (
         "body{font-family:sans-serif;margin:2em;max-width:1100px}"
         "table{border-collapse:collapse;font-size:12px}"
-        "td,th{border:1px solid #ccc;padding:3px 6px;text-align:left}"
+        "td,th{border:1px solid #ccc;padding:3px 6px;text-align:left;vertical-align:top}"
+        "td:nth-child(9){min-width:320px}"
     )
     page = (
         f"<!doctype html><html><head><meta charset='utf-8'><title>licpipe report</title>"

@@ -99,3 +99,17 @@ def test_one_key_per_planted_person(demo_run):
 
     assert keys == planted
     assert flagged == external
+
+
+def test_report_and_itsm_export(demo_run):
+    import csv
+
+    report = (demo_run / "report.html").read_text()
+    with (demo_run / "exports" / "recommendations.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+
+    assert "Open recommendations" in report
+    assert "<svg" in report
+    assert "http" not in report.replace("http://www.w3.org/2000/svg", "")
+    assert rows
+    assert {"recommendation_id", "action", "annual_saving", "reason"} <= set(rows[0])
