@@ -18,7 +18,8 @@ catalog_applications as (
     -- raw name in sort order wins, so every run picks the same row.
     select
         application_id,
-        arg_min(application, [(sku is null)::int::varchar, raw_name]) as application,
+        arg_min(application, [(sku is null)::int::varchar, raw_name])
+            as application,
         arg_min(vendor, [(sku is null)::int::varchar, raw_name]) as vendor,
         arg_min(license_model, [(sku is null)::int::varchar, raw_name])
             as license_model,

@@ -275,11 +275,17 @@ feature_applications as (
         coalesce(
             arg_max(
                 by_feature.application_id,
-                [lpad(length(by_feature.raw_name)::varchar, 4, '0'), by_feature.raw_name],
+                [
+                    lpad(length(by_feature.raw_name)::varchar, 4, '0'),
+                    by_feature.raw_name,
+                ],
             ),
             arg_max(
                 by_daemon.application_id,
-                [lpad(length(by_daemon.raw_name)::varchar, 4, '0'), by_daemon.raw_name],
+                [
+                    lpad(length(by_daemon.raw_name)::varchar, 4, '0'),
+                    by_daemon.raw_name,
+                ],
             )
         ) as application_id,
     from feature_ranges as features

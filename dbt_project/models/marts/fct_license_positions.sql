@@ -215,7 +215,10 @@ install_applications as (
         installs.installed_on,
         arg_max(
             catalog.application_id,
-            [lpad(length(catalog.raw_name)::varchar, 4, '0'), catalog.raw_name],
+            [
+                lpad(length(catalog.raw_name)::varchar, 4, '0'),
+                catalog.raw_name,
+            ],
         )
             as application_id,
     from installs
