@@ -134,7 +134,7 @@ def read_frame(con: duckdb.DuckDBPyConnection, schema: str, table: str):
     """Read a whole table as a pandas frame, or an empty frame when the table is missing.
 
     DATE columns come back as `datetime.date` values (None when NULL), not pandas Timestamps,
-    so model code compares them with the as-of date directly.
+    so model code compares them with the as-of date directly. Rows are sorted by every column.
     """
     import pandas as pd
 
@@ -148,7 +148,8 @@ def read_frame(con: duckdb.DuckDBPyConnection, schema: str, table: str):
             [schema, table],
         ).fetchall()
     ]
-    frame = con.execute(f'select * from "{schema}"."{table}"').df()
+    # A fixed row order keeps model fits that break ties by row position the same every run.
+    frame = con.execute(f'select * from "{schema}"."{table}" order by all').df()
     for column in date_columns:
         frame[column] = [value.date() if pd.notna(value) else None for value in frame[column]]
     return frame
