@@ -155,13 +155,32 @@ def read_frame(con: duckdb.DuckDBPyConnection, schema: str, table: str):
     return frame
 
 
-def replace_table(con: duckdb.DuckDBPyConnection, schema: str, table: str, frame) -> int:
-    """Replace a table with a frame's rows in one transaction and return the row count."""
+def replace_table(
+    con: duckdb.DuckDBPyConnection,
+    schema: str,
+    table: str,
+    frame,
+    column_types: dict[str, str] | None = None,
+) -> int:
+    """Replace a table with a frame's rows in one transaction and return the row count.
+
+    column_types casts the named columns (for example money to `DECIMAL(18,2)`), so a column's
+    type does not follow whatever values one run happened to hold.
+    """
     con.execute(f'create schema if not exists "{schema}"')
     con.register("_licpipe_frame", frame)
+    casts = [
+        f'cast("{column}" as {type_name}) as "{column}"'
+        for column, type_name in (column_types or {}).items()
+        if column in frame.columns
+    ]
+    projection = f"* replace ({', '.join(casts)})" if casts else "*"
     try:
         con.execute("begin")
-        con.execute(f'create or replace table "{schema}"."{table}" as select * from _licpipe_frame')
+        con.execute(
+            f'create or replace table "{schema}"."{table}" as '
+            f"select {projection} from _licpipe_frame"
+        )
         con.execute("commit")
     except Exception:
         con.execute("rollback")

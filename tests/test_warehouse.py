@@ -65,3 +65,23 @@ def test_replace_table_is_repeatable(tmp_path):
         warehouse.replace_table(con, "analytics", "t", frame)
         count = con.execute("select count(*) from analytics.t").fetchone()[0]
     assert count == 3
+
+
+def test_replace_table_casts_declared_types(tmp_path):
+    from decimal import Decimal
+
+    import pandas as pd
+
+    frame = pd.DataFrame({"saving": [Decimal("1.5")], "name": ["a"]})
+    types = {"saving": "DECIMAL(18,2)", "absent": "INTEGER"}
+    with warehouse.connect(tmp_path / "w.duckdb") as con:
+        warehouse.replace_table(con, "analytics", "t", frame, types)
+        described = dict(
+            con.execute("select column_name, column_type from (describe analytics.t)").fetchall()
+        )
+        large = frame.assign(saving=[Decimal("123456789.25")])
+        warehouse.replace_table(con, "analytics", "t", large, types)
+        value = con.execute("select saving from analytics.t").fetchone()[0]
+
+    assert described == {"saving": "DECIMAL(18,2)", "name": "VARCHAR"}
+    assert value == Decimal("123456789.25")

@@ -15,8 +15,11 @@ from licpipe.assets.ml import (
     upgrade_predictions,
     usage_tiers,
 )
+from licpipe.recommend.pricing import MONEY_TYPE
 from licpipe.resources import PipelineOptions, WarehouseResource
 from licpipe.warehouse import read_frame, replace_table
+
+MONEY_COLUMNS = {"monthly_saving": MONEY_TYPE, "annual_saving": MONEY_TYPE}
 
 
 @asset(
@@ -67,7 +70,7 @@ def recommendations(
             daily_usage=usage,
             previous_recommendations=previous if not previous.empty else None,
         )
-        replace_table(con, ANALYTICS, "recommendations", recs)
+        replace_table(con, ANALYTICS, "recommendations", recs, MONEY_COLUMNS)
     open_recs = recs[recs["status"] == "open"] if not recs.empty else recs
     by_action = open_recs["action"].value_counts().to_dict() if not open_recs.empty else {}
     context.log.info("Recommendations by action: %s", by_action)
@@ -89,7 +92,7 @@ def savings_summary(
     with warehouse.connect() as con:
         recs = read_frame(con, ANALYTICS, "recommendations")
         summary = summarise_savings(recs)
-        replace_table(con, ANALYTICS, "savings_summary", summary)
+        replace_table(con, ANALYTICS, "savings_summary", summary, MONEY_COLUMNS)
     totals = summary[summary["row_type"] == "total"] if "row_type" in summary.columns else summary
     context.log.info("Savings totals: %s", totals.to_dict("records"))
     return _result("savings_summary", summary)
@@ -130,7 +133,7 @@ def license_kpis(context: AssetExecutionContext, warehouse: WarehouseResource) -
             """,
             [as_of],
         ).df()
-        replace_table(con, ANALYTICS, "license_kpis", kpis)
+        replace_table(con, ANALYTICS, "license_kpis", kpis, {"idle_monthly_cost": MONEY_TYPE})
     context.log.info("Licence KPIs for %d SKUs as of %s", len(kpis), as_of)
     return _result("license_kpis", kpis, as_of=str(as_of))
 

@@ -7,6 +7,9 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 import pandas as pd
 
 CENT = Decimal("0.01")
+# Money columns are published with a fixed type so analysts' queries and sums never overflow
+# or change type between runs; 18 digits hold any licence budget to the cent.
+MONEY_TYPE = "DECIMAL(18,2)"
 MONTHS_PER_YEAR = 12
 
 PERIOD_MONTHS = {"month": 1, "monthly": 1, "year": 12, "annual": 12, "yearly": 12}

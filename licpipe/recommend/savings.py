@@ -7,6 +7,8 @@ from decimal import Decimal
 
 import pandas as pd
 
+from licpipe.recommend.pricing import round_cents, to_decimal
+
 logger = logging.getLogger(__name__)
 
 SUMMARY_COLUMNS = [
@@ -26,7 +28,10 @@ GROUP_KEYS = ["application_id", "application", "sku", "action", "currency"]
 
 
 def _decimal_sum(values) -> Decimal:
-    return sum((Decimal(v) for v in values), Decimal("0.00"))
+    """Sum amounts in cents. Amounts read back from DuckDB arrive as floats, so each goes
+    through its shortest repr and is rounded to cents before adding, never its binary expansion.
+    """
+    return sum((round_cents(to_decimal(v, field="saving")) for v in values), Decimal("0.00"))
 
 
 def summarise_savings(recommendations: pd.DataFrame) -> pd.DataFrame:

@@ -61,3 +61,21 @@ def test_no_open_rows_gives_empty_summary():
     frame["status"] = "suppressed"
 
     assert summarise_savings(frame).empty
+
+
+def test_float_savings_sum_to_cents():
+    # Savings read back from DuckDB arrive as floats: 449.95 is 449.9499999... in binary.
+    frame = pd.DataFrame(
+        [
+            recommendation("reclaim", "CC", "adobe_cc", "0") | {"monthly_saving": 449.95},
+            recommendation("reclaim", "CC", "adobe_cc", "0") | {"monthly_saving": 0.1},
+        ]
+    )
+    frame["annual_saving"] = frame["monthly_saving"] * 12
+
+    summary = summarise_savings(frame)
+    detail = summary[summary["row_type"] == "detail"].iloc[0]
+
+    assert detail["monthly_saving"] == Decimal("450.05")
+    assert detail["annual_saving"] == Decimal("5400.60")
+    assert detail["monthly_saving"].as_tuple().exponent == -2
