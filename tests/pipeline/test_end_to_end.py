@@ -54,10 +54,21 @@ def test_savings_add_up(demo_run):
         monthly_times_twelve = con.execute(
             "select count(*) from recommendations where annual_saving <> monthly_saving * 12"
         ).fetchone()[0]
+        summary_totals = con.execute(
+            "select currency, annual_saving from savings_summary "
+            "where row_type = 'total' order by 1"
+        ).fetchall()
+        money_types = con.execute(
+            "select distinct data_type from information_schema.columns "
+            "where table_name in ('recommendations', 'savings_summary') "
+            "and column_name in ('monthly_saving', 'annual_saving')"
+        ).fetchall()
     finally:
         con.close()
     assert by_rows
     assert monthly_times_twelve == 0
+    assert summary_totals == by_rows
+    assert money_types == [("DECIMAL(18,2)",)]
 
 
 def test_second_run_adds_nothing(demo_run):
