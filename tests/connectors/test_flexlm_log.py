@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from collections import Counter
 from datetime import date, datetime
 from pathlib import Path
@@ -365,19 +364,32 @@ def test_fifo_matching_of_parallel_checkouts(tmp_path):
 # --- real logs ------------------------------------------------------------------------------
 
 
+# Where each of the 2,000 lines of the real logs lands. Neither log has a line the connector
+# rejects, so the table of reject reasons by count is empty and any new reject fails the test.
+REAL_LOG_ACCOUNTING = {
+    "adskflex_autodesk_debug.log": {"events": 582, "server_events": 1418, "rejects": {}},
+    "mlm_matlab_debug.log": {"events": 1416, "server_events": 584, "rejects": {}},
+}
+
+
 @pytest.mark.parametrize("name", REAL_LOGS)
 def test_real_log_accounting(name):
     path = FIXTURES / name
+    expected = REAL_LOG_ACCOUNTING[name]
 
     parsed = flexlm_log.parse_file(path)
 
     events = len(parsed.tables["flexlm_events"])
     server_events = len(parsed.tables["flexlm_server_events"])
-    rejects = len(parsed.rejects)
+    reject_reasons = Counter(reject.reason for reject in parsed.rejects)
     blanks = parsed.notes["blank_lines"]
-    print(f"{name}: reject reasons {Counter(r.reason for r in parsed.rejects)}")
-    assert events + server_events + rejects + blanks == physical_lines(path)
+    assert physical_lines(path) == 2000
+    assert events + server_events + len(parsed.rejects) + blanks == physical_lines(path)
     assert parsed.records_total == physical_lines(path) - blanks
+    assert events == expected["events"]
+    assert server_events == expected["server_events"]
+    assert dict(reject_reasons) == expected["rejects"]
+    assert parsed.notes["reject_reasons"] == expected["rejects"]
 
 
 @pytest.mark.parametrize("name", REAL_LOGS)
@@ -467,6 +479,58 @@ def test_autodesk_suite_component_flagged():
     assert Counter(row["end_reason"] for row in sessions)["inactive"] > 0
 
 
+def test_autodesk_suite_session_values():
+    parsed = flexlm_log.parse_file(FIXTURES / "adskflex_autodesk_debug.log")
+    by_line = {row["_line_number"]: row for row in parsed.tables["flexlm_sessions"]}
+
+    # Lines 118 and 119 check out the suite and its component. Lines 175 and 176 check both in.
+    suite, component = by_line[118], by_line[119]
+    for session in (suite, component):
+        assert session["user_name"] == "USER01"
+        assert session["host"] == "COMPUTER01"
+        assert session["server"] == "SERVER01"
+        assert session["checkout_at"] == datetime(2016, 3, 30, 6, 51, 39)
+        assert session["checkin_at"] == datetime(2016, 3, 30, 11, 1, 14)
+        assert session["duration_seconds"] == 4 * 3600 + 9 * 60 + 35
+        assert session["end_reason"] == "checkin"
+        assert session["seats"] == 1
+    assert suite["feature"] == "64300ACD_F"
+    assert suite["is_component_of_suite"] is False
+    assert component["feature"] == "85730ACD_2012_0F"
+    assert component["is_component_of_suite"] is True
+    assert component["suite_feature"] == "64300ACD_F"
+
+    # The next day's session ends with an idle-timeout check-in at 10:01:13.
+    idle = by_line[509]
+    assert idle["checkout_at"] == datetime(2016, 3, 31, 8, 49, 58)
+    assert idle["checkin_at"] == datetime(2016, 3, 31, 10, 1, 13)
+    assert idle["duration_seconds"] == 4275
+    assert idle["end_reason"] == "inactive"
+
+
+def test_autodesk_end_reasons_counted():
+    parsed = flexlm_log.parse_file(FIXTURES / "adskflex_autodesk_debug.log")
+
+    reasons = Counter(row["end_reason"] for row in parsed.tables["flexlm_sessions"])
+    assert reasons == Counter({"checkin": 226, "inactive": 58, "open_at_end_of_file": 14})
+    assert parsed.notes["unmatched_checkins"] == 0
+
+
+def test_matlab_session_across_midnight():
+    parsed = flexlm_log.parse_file(FIXTURES / "mlm_matlab_debug.log")
+
+    (session,) = [row for row in parsed.tables["flexlm_sessions"] if row["_line_number"] == 1670]
+    assert session["user_name"] == "user028"
+    assert session["host"] == "WS-052"
+    assert session["feature"] == "MATLAB"
+    assert session["checkout_at"] == datetime(2022, 6, 10, 23, 59, 37)
+    assert session["checkin_at"] == datetime(2022, 6, 11, 0, 0, 53)
+    assert session["duration_seconds"] == 76
+    assert session["checkin_line_number"] == 1671
+    reasons = Counter(row["end_reason"] for row in parsed.tables["flexlm_sessions"])
+    assert reasons == Counter({"checkin": 666, "open_at_end_of_file": 76})
+
+
 def test_detect_recognises_debug_logs():
     for name in [*REAL_LOGS, "debug_date_inference.log"]:
         head = (FIXTURES / name).read_text(encoding="utf-8")[:4096]
@@ -475,18 +539,23 @@ def test_detect_recognises_debug_logs():
     assert not flexlm_log.detect(FIXTURES / "lmstat_a_reservations_queued.txt", lmstat_head)
 
 
-def test_parse_throughput(tmp_path):
+def test_large_log_lands_every_line(tmp_path):
     lines = [" 0:00:00 (lmgrd) TIMESTAMP 1/1/2024\n"]
     for index in range(50_000):
         clock = f"{(index // 3600) % 24:2d}:{(index // 60) % 60:02d}:{index % 60:02d}"
         verb = "OUT" if index % 2 == 0 else "IN"
-        lines.append(f'{clock} (acmed) {verb}: "CAD_PRO" user{index % 97}@ws-{index % 97}  \n')
+        user = (index // 2) % 97
+        lines.append(f'{clock} (acmed) {verb}: "CAD_PRO" user{user}@ws-{user}  \n')
     path = write_log(tmp_path, "".join(lines))
 
-    started = time.perf_counter()
     parsed = flexlm_log.parse_file(path)
-    elapsed = time.perf_counter() - started
 
-    print(f"parsed {len(lines)} lines in {elapsed:.2f} s ({len(lines) / elapsed:,.0f} lines/s)")
     assert len(parsed.tables["flexlm_events"]) == 50_000
-    assert elapsed < 20
+    assert len(parsed.tables["flexlm_server_events"]) == 1
+    assert parsed.rejects == []
+    assert parsed.records_total == len(lines)
+    sessions = parsed.tables["flexlm_sessions"]
+    assert len(sessions) == 25_000
+    assert {row["end_reason"] for row in sessions} == {"checkin"}
+    assert {row["duration_seconds"] for row in sessions} == {1.0}
+    assert parsed.notes["unmatched_checkins"] == 0
