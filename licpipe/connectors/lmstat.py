@@ -3,8 +3,10 @@
 `lmstat -a` lists, per license server and vendor, each feature's issued and in-use counts
 (`Users of F:  (Total of 10 licenses issued;  Total of 7 licenses in use)`) and one line per
 checkout, reservation or queued request. lmstat counts reservations as in use even when nobody
-holds them, so every line keeps its kind. Start times carry no year: the snapshot date supplies
-it, and a start later than the snapshot belongs to the year before.
+holds them, so every line keeps its kind. Each feature row also stores the seats its lines add
+up to per kind, and `counts_match` tells whether checkouts plus reservations equal lmstat's
+in-use total. Start times carry no year: the snapshot date supplies it, and a start later than
+the snapshot belongs to the year before.
 
 `lmstat -i` is a table whose column order depends on the lmutil build, so the order is read from
 each header line. `permanent(no expiration date)`, `permanent` and the year-0 dates `1-jan-0` and
@@ -35,6 +37,10 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "is_uncounted": "BOOLEAN",
         "version": "VARCHAR",
         "expires": "DATE",
+        "seats_checked_out": "INTEGER",
+        "seats_reserved": "INTEGER",
+        "seats_queued": "INTEGER",
+        "counts_match": "BOOLEAN",
     },
     "lmstat_checkouts": {
         "snapshot_at": "TIMESTAMP",
@@ -225,6 +231,7 @@ class _StatusParser:
         self.section = 0
         self.ignored_lines = 0
         self.undated_starts = 0
+        self.count_mismatches: list[str] = []
 
     def feed(self, line_number: int, line: str) -> None:
         stripped = line.strip()
@@ -417,6 +424,7 @@ class _StatusParser:
         if feature["server"] is None and block.checkouts:
             # Without a `License server status` line, the server is the one serving the lines.
             feature["server"] = block.checkouts[0]["server_port"].split("/", 1)[0]
+        self._add_seat_sums(feature, block.checkouts)
         self.parsed.add_row("lmstat_features", feature)
         for row in block.checkouts:
             if row["server"] is None:
@@ -424,6 +432,28 @@ class _StatusParser:
             self.parsed.add_row(
                 "lmstat_checkouts",
                 {"vendor": feature["vendor"], "feature": feature["feature"], **row},
+            )
+
+    def _add_seat_sums(self, feature: dict[str, Any], checkouts: list[dict[str, Any]]) -> None:
+        """Store the seats per kind and whether checkouts plus reservations equal `in_use`.
+
+        lmstat counts a reservation as in use even when no user has checked it out, and a queued
+        request not at all, so only those two kinds are compared with the header's in-use total.
+        """
+        seats = {"checkout": 0, "reservation": 0, "queued": 0}
+        for row in checkouts:
+            seats[row["kind"]] += row["seats"]
+        feature["seats_checked_out"] = seats["checkout"]
+        feature["seats_reserved"] = seats["reservation"]
+        feature["seats_queued"] = seats["queued"]
+        if feature["in_use"] is None:
+            feature["counts_match"] = None
+            return
+        feature["counts_match"] = seats["checkout"] + seats["reservation"] == feature["in_use"]
+        if not feature["counts_match"]:
+            self.count_mismatches.append(
+                f"{feature['feature']} (in use {feature['in_use']}, lines "
+                f"{seats['checkout']} checked out + {seats['reservation']} reserved)"
             )
 
     def _feed_table_row(self, line_number: int, line: str) -> None:
@@ -463,7 +493,11 @@ class _StatusParser:
     def finish(self) -> ParsedFile:
         self._close_block()
         self.parsed.notes.update(
-            {"ignored_lines": self.ignored_lines, "undated_starts": self.undated_starts}
+            {
+                "ignored_lines": self.ignored_lines,
+                "undated_starts": self.undated_starts,
+                "count_mismatches": len(self.count_mismatches),
+            }
         )
         return self.parsed
 
@@ -489,6 +523,14 @@ def parse_file(path: Path, *, log_date: date | None = None) -> ParsedFile:
             "'Flexible License Manager status on' line",
             path,
             parser.undated_starts,
+        )
+    if parser.count_mismatches:
+        logger.warning(
+            "%s: in %d features the checkout and reservation lines do not add up to lmstat's "
+            "in-use total, e.g. %s",
+            path,
+            len(parser.count_mismatches),
+            "; ".join(parser.count_mismatches[:5]),
         )
     logger.info(
         "%s: %d features, %d checkout lines, %d entitlements, %d rejected",

@@ -121,6 +121,18 @@ SLACK_ROWS = [
     }
     for i in range(3)
 ]
+LMSTAT_ROWS = [
+    {
+        "snapshot_at": datetime(2025, 1, 2, 10, 0),
+        "feature": feature,
+        "issued": 10,
+        "in_use": in_use,
+        "seats_checked_out": in_use - 2,
+        "seats_reserved": 2,
+        "counts_match": True,
+    }
+    for feature, in_use in (("CAD PRO", 7), ("VIEWER", 2))
+]
 RAW_CASES = {
     "raw_hr_directory": ("hr_directory", "hr", HR_ROWS),
     "raw_m365_active_user_detail": ("m365_active_user_detail", "m365", M365_ROWS),
@@ -129,6 +141,7 @@ RAW_CASES = {
     "raw_okta_events": ("okta_events", "okta", OKTA_ROWS),
     "raw_salesforce_login_history": ("salesforce_login_history", "salesforce", SALESFORCE_ROWS),
     "raw_slack_members": ("slack_members", "slack", SLACK_ROWS),
+    "raw_lmstat_features": ("lmstat_features", "flexlm", LMSTAT_ROWS),
 }
 AS_OF = date(2024, 5, 1)
 

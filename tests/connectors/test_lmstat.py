@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import shutil
 from collections import Counter
 from datetime import date, datetime
 from pathlib import Path
 
+import duckdb
 import pytest
 
+from licpipe.checks.suites import validate_table
 from licpipe.connectors import lmstat
 from licpipe.connectors.base import SourceFileError
+from licpipe.loading import load_source
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "flexlm"
 
@@ -78,6 +82,65 @@ def test_start_year_rolls_back():
     (user2,) = rows_of(parsed, "lmstat_checkouts", user_name="user2")
     assert user2["display"] == "/dev/pts/3"
     assert user2["server"] == "licsrv01"
+
+
+def test_feature_row_sums_seats_by_kind():
+    parsed = lmstat.parse_file(FIXTURES / "lmstat_a_reservations_queued.txt")
+
+    (feature,) = parsed.tables["lmstat_features"]
+    assert feature["seats_checked_out"] == 5
+    assert feature["seats_reserved"] == 2
+    assert feature["seats_queued"] == 1
+    assert feature["counts_match"] is True
+    assert parsed.notes["count_mismatches"] == 0
+
+
+def test_triad_count_mismatches_flagged():
+    parsed = lmstat.parse_file(FIXTURES / "lmstat_a_triad_reservations.txt")
+
+    mismatched = {
+        row["feature"]: (row["in_use"], row["seats_checked_out"], row["seats_reserved"])
+        for row in parsed.tables["lmstat_features"]
+        if row["counts_match"] is False
+    }
+    assert mismatched == {
+        "feature1": (1206, 1085, 132),
+        "feature100": (2, 4, 0),
+        "feature31": (299, 147, 169),
+        "feature34": (1076, 969, 121),
+    }
+    assert parsed.notes["count_mismatches"] == 4
+
+
+def load_lmstat(tmp_path: Path, name: str) -> duckdb.DuckDBPyConnection:
+    landing = tmp_path / "landing"
+    (landing / "flexlm").mkdir(parents=True)
+    shutil.copy(FIXTURES / name, landing / "flexlm" / name)
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    load_source(con, "flexlm", landing)
+    return con
+
+
+def test_gx_suite_passes_matching_counts(tmp_path):
+    con = load_lmstat(tmp_path, "lmstat_a_reservations_queued.txt")
+
+    outcome = validate_table(con, "raw_lmstat_features")
+
+    assert outcome.passed
+    assert all(result.success for result in outcome.results)
+
+
+def test_gx_suite_warns_on_mismatch(tmp_path):
+    con = load_lmstat(tmp_path, "lmstat_a_triad_reservations.txt")
+
+    outcome = validate_table(con, "raw_lmstat_features")
+
+    # A mismatch only warns, because utilisation is computed from the lines, not the total.
+    assert outcome.passed
+    (failed,) = [result for result in outcome.results if not result.success]
+    assert failed.expectation == "expect_column_values_to_be_in_set(counts_match)"
+    assert failed.severity == "warn"
+    assert failed.unexpected_count == 4
 
 
 def test_triad_reservations_counted_apart():
@@ -176,6 +239,39 @@ def test_servers_keyed_separately(tmp_path):
     (reject,) = parsed.rejects
     assert reject.line_number == 13
     assert "SERIAL" in reject.reason
+
+
+def test_vendor_daemons_keyed_separately(tmp_path):
+    path = tmp_path / "lmstat_two_vendors.txt"
+    path.write_text(
+        "lmutil - Copyright (c) 1989-2023 Flexera. All Rights Reserved.\n"
+        "Flexible License Manager status on Tue 3/5/2024 14:30\n"
+        "License server status: 27000@srv-a\n"
+        "Vendor daemon status (on srv-a):\n"
+        "    acmed: UP v11.19.4\n"
+        "    simd: UP v11.19.4\n"
+        "Feature usage info:\n"
+        "Users of VIEWER:  (Total of 5 licenses issued;  Total of 1 license in use)\n"
+        '  "VIEWER" v1.0, vendor: acmed, expiry: permanent(no expiration date)\n'
+        "  floating license\n"
+        "    alice ws-1 ws-1 (v1.0) (srv-a/27000 101), start Tue 3/5 9:00\n"
+        "Users of VIEWER:  (Total of 2 licenses issued;  Total of 2 licenses in use)\n"
+        '  "VIEWER" v3.0, vendor: simd, expiry: 1-jan-0\n'
+        "  floating license\n"
+        "    bob ws-2 ws-2 (v3.0) (srv-a/27000 202), start Tue 3/5 10:00, 2 licenses\n"
+    )
+
+    parsed = lmstat.parse_file(path)
+
+    features = {row["vendor"]: row for row in parsed.tables["lmstat_features"]}
+    assert set(features) == {"acmed", "simd"}
+    assert (features["acmed"]["issued"], features["acmed"]["version"]) == (5, "1.0")
+    assert (features["simd"]["issued"], features["simd"]["version"]) == (2, "3.0")
+    checkouts = {row["user_name"]: row for row in parsed.tables["lmstat_checkouts"]}
+    assert (checkouts["alice"]["vendor"], checkouts["alice"]["seats"]) == ("acmed", 1)
+    assert (checkouts["bob"]["vendor"], checkouts["bob"]["seats"]) == ("simd", 2)
+    assert all(row["counts_match"] for row in features.values())
+    assert parsed.rejects == []
 
 
 def test_detect_recognises_lmstat():
