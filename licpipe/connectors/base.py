@@ -169,6 +169,29 @@ class DateValue:
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
+def _parse_moment(text: str) -> datetime | None:
+    """Parse a non-sentinel cell as written, keeping its UTC offset when it has one."""
+    for fmt in _DATETIME_FORMATS + _DATE_FORMATS:
+        try:
+            return datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _sentinel_value(text: str) -> DateValue | None:
+    """Return the DateValue of an empty or never-used cell, or None for any other text."""
+    folded = text.lower()
+    if folded in UNKNOWN_SENTINELS:
+        return DateValue(None, None)
+    if folded in NEVER_SENTINELS:
+        return DateValue(None, True)
+    return None
+
+
 @lru_cache(maxsize=65536)
 def parse_datetime_cell(raw: str | None) -> DateValue:
     """Parse a timestamp or date cell, mapping sentinels and the Unix epoch to NULL.
@@ -182,23 +205,12 @@ def parse_datetime_cell(raw: str | None) -> DateValue:
         if parsed_date.year <= 1970:
             return DateValue(None, True)
         return DateValue(datetime.combine(parsed_date, datetime.min.time()), False)
-    folded = text.lower()
-    if folded in UNKNOWN_SENTINELS:
-        return DateValue(None, None)
-    if folded in NEVER_SENTINELS:
-        return DateValue(None, True)
-    parsed: datetime | None = None
-    for fmt in _DATETIME_FORMATS + _DATE_FORMATS:
-        try:
-            parsed = datetime.strptime(text, fmt)
-            break
-        except ValueError:
-            continue
+    sentinel = _sentinel_value(text)
+    if sentinel is not None:
+        return sentinel
+    parsed = _parse_moment(text)
     if parsed is None:
-        try:
-            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            raise ValueError(f"unrecognised date or time {text!r}") from None
+        raise ValueError(f"unrecognised date or time {text!r}")
     if parsed.tzinfo is not None:
         # Store UTC wall time without an offset, as every raw timestamp column does.
         parsed = parsed.astimezone(UTC).replace(tzinfo=None)
@@ -210,10 +222,19 @@ def parse_datetime_cell(raw: str | None) -> DateValue:
 
 @lru_cache(maxsize=65536)
 def parse_date_cell(raw: str | None) -> DateValue:
-    """Parse a date cell like `parse_datetime_cell`, keeping only the date part."""
-    parsed = parse_datetime_cell(raw)
+    """Parse a date cell like `parse_datetime_cell`, keeping only the calendar date as written.
+
+    A timestamp with a UTC offset keeps its own date (`2024-05-01T00:00:00+02:00` is 1 May),
+    because a date column such as a report refresh date names the exporter's day.
+    """
+    text = (raw or "").strip()
+    parsed = parse_datetime_cell(text)
     if parsed.value is None:
         return parsed
+    if not _ISO_DATE.match(text):
+        written = _parse_moment(text)
+        if written is not None and written.tzinfo is not None:
+            return DateValue(datetime.combine(written.date(), datetime.min.time()), False)
     return DateValue(datetime.combine(parsed.value.date(), datetime.min.time()), parsed.is_never)
 
 

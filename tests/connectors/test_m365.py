@@ -30,6 +30,14 @@ def test_teams_real_capture_concealed():
     assert row["post_messages"] == 2
     assert row["reply_messages"] == 3
     assert row["audio_duration_seconds"] == 0.0
+    assert row["report_refresh_date"] == date(2022, 10, 28)
+    assert row["last_activity_date"] == date(2022, 10, 26)
+    assert row["user_principal_name"] == "6E55A185B405B6F2A6804BB7897C8AAB"
+    assert row["tenant_display_name"] == "CONTOSO"
+    assert row["team_chat_message_count"] == 5
+    assert row["is_deleted"] is False
+    assert row["deleted_date"] is None
+    assert parsed.rejects == []
 
 
 def test_teams_products_split_on_plus():
@@ -83,6 +91,29 @@ def test_activations_real_capture():
     assert row["activated_on_shared_computer"] is False
     assert row["is_concealed"] is True
     assert parsed.notes["concealed_rows"] == parsed.notes["identity_rows"] == 1
+    assert row["report_refresh_date"] == date(2022, 10, 25)
+    assert row["display_name"] == "4291DA7C39EE3263E97336B42734A667"
+    assert (row["mac"], row["windows_10_mobile"], row["ios"], row["android"]) == (0, 0, 0, 0)
+    assert parsed.rejects == []
+
+
+@pytest.mark.parametrize(
+    "refresh_date",
+    ["2024-05-01", "2024-05-01T00:00:00Z", "2024-05-01 06:30:00", "2024-05-01T00:00:00+02:00"],
+)
+def test_refresh_date_or_timestamp(tmp_path, refresh_date):
+    path = tmp_path / "Office365ActiveUserDetail_D7.csv"
+    path.write_text(
+        "Report Refresh Date,User Principal Name,Has Exchange License,Report Period\n"
+        f"{refresh_date},ana@example.com,True,7\n"
+    )
+
+    parsed = m365.parse_file(path)
+
+    (row,) = parsed.tables[m365.ACTIVE_USER_DETAIL]
+    assert row["report_refresh_date"] == date(2024, 5, 1)
+    assert row["report_period"] == 7
+    assert parsed.rejects == []
 
 
 def test_mixed_concealed_report_counts():
