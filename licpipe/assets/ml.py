@@ -465,8 +465,7 @@ def usage_anomalies(
             anomalies.detect_compliance_drift(positions, None),
             anomalies.detect_zombie_accounts(assignments, users, features),
         ]
-        non_empty = [part for part in parts if not part.empty]
-        found = pd.concat(non_empty, ignore_index=True) if non_empty else parts[0]
+        found = pd.concat(parts, ignore_index=True)
         replace_table(con, ANALYTICS, "usage_anomalies", found)
     kinds = found["anomaly_type"].value_counts().to_dict() if not found.empty else {}
     context.log.info("Anomalies by type: %s", kinds)

@@ -22,6 +22,12 @@ ANOMALY_COLUMNS = [
     "score",
     "detail",
 ]
+# Every detector returns these dtypes, so concatenating their outputs keeps float columns float
+# even when one detector has no value for them (zombie accounts have no expected count).
+ANOMALY_DTYPES = {
+    column: "float64" if column in ("value", "expected", "score") else "object"
+    for column in ANOMALY_COLUMNS
+}
 
 # 0.6745 is the normal quantile at 0.75, so 0.6745 * x / MAD is a z-score for normal data.
 MAD_TO_Z = 0.6745
@@ -32,8 +38,12 @@ WEEKDAY_WINDOW_WEEKS = 9
 DEPROVISIONED_IDP_STATUSES = {"deprovisioned", "suspended", "deactivated", "disabled", "deleted"}
 
 
+def _anomaly_frame(rows: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=ANOMALY_COLUMNS).astype(ANOMALY_DTYPES)
+
+
 def _empty() -> pd.DataFrame:
-    return pd.DataFrame(columns=ANOMALY_COLUMNS)
+    return _anomaly_frame([])
 
 
 def _daily_active_users(daily_usage: pd.DataFrame) -> pd.DataFrame:
@@ -141,7 +151,7 @@ def detect_usage_anomalies(
                 }
             )
     logger.info("found %d usage anomalies", len(rows))
-    return pd.DataFrame(rows, columns=ANOMALY_COLUMNS) if rows else _empty()
+    return _anomaly_frame(rows)
 
 
 def _install_counts(installs: pd.DataFrame | None) -> pd.Series | None:
@@ -199,7 +209,7 @@ def detect_compliance_drift(
                 }
             )
     logger.info("found %d compliance drift rows", len(rows))
-    return pd.DataFrame(rows, columns=ANOMALY_COLUMNS) if rows else _empty()
+    return _anomaly_frame(rows)
 
 
 def detect_zombie_accounts(
@@ -256,4 +266,4 @@ def detect_zombie_accounts(
             }
         )
     logger.info("found %d zombie accounts", len(rows))
-    return pd.DataFrame(rows, columns=ANOMALY_COLUMNS) if rows else _empty()
+    return _anomaly_frame(rows)

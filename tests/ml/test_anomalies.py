@@ -1,3 +1,4 @@
+import warnings
 from datetime import date, timedelta
 
 import numpy as np
@@ -158,3 +159,24 @@ def test_zombie_accounts_by_kind():
     }
     assert "2026-10-01" in zombies.loc[zombies["user_key"] == "gone@x.com", "detail"].item()
     assert zombies["value"].tolist() == [348.0, 348.0, 348.0]
+
+
+def test_detector_outputs_share_dtypes():
+    spikes = detect_usage_anomalies(daily_series(date(2026, 7, 15), date(2026, 8, 19)))
+    users = frame([person("never@x.com")])
+    assignments = frame([assignment("never@x.com", "slack", "SLACK", date(2026, 1, 1))])
+    features = pd.DataFrame(
+        {"user_key": ["never@x.com"], "application_id": "slack", "last_used_on": [None]}
+    )
+    zombies = detect_zombie_accounts(assignments, users, features, as_of=date(2026, 12, 15))
+    empty = detect_compliance_drift(pd.DataFrame(), None)
+
+    assert not spikes.empty
+    assert zombies["expected"].isna().all()
+    for part in (zombies, empty):
+        assert part.dtypes.to_dict() == spikes.dtypes.to_dict()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        combined = pd.concat([spikes, empty, zombies], ignore_index=True)
+    assert combined["expected"].dtype == "float64"
+    assert combined["score"].dtype == "float64"
