@@ -302,9 +302,15 @@ class GraphReportsClient:
                 permission = "ReportSettings.Read.All"
             else:
                 permission = "Reports.Read.All"
+            token_hint = ""
+            if response.status_code == 401:
+                token_hint = (
+                    f"Graph rejected the token, so check {ENV_TENANT_ID} and {ENV_CLIENT_ID}. "
+                    "Also, "
+                )
             raise PullError(
                 f"{description} was denied with HTTP {response.status_code} "
-                f"({_graph_error(response)}); "
+                f"({_graph_error(response)}); {token_hint}"
                 f"the app registration needs the Microsoft Graph application permission "
                 f"{permission} with admin consent granted for the tenant"
             )

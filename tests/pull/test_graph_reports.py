@@ -366,12 +366,15 @@ def test_connection_refused_retried_then_raises(fake_sleep, tmp_path):
     assert fake_sleep.waits == [1.0, 2.0]
 
 
-def test_403_names_reports_permission(server, fake_sleep, tmp_path):
+@pytest.mark.parametrize(
+    ("status", "code"), [(403, "Forbidden"), (401, "InvalidAuthenticationToken")]
+)
+def test_denied_names_reports_permission(server, fake_sleep, tmp_path, status, code):
     server.route("POST", TOKEN_PATH, token_reply())
     server.route(
         "GET",
         ACTIVE_D7,
-        Reply.json({"error": {"code": "Forbidden", "message": "Access denied"}}, 403),
+        Reply.json({"error": {"code": code, "message": "Access denied"}}, status),
     )
 
     with pytest.raises(PullError) as caught:
@@ -382,8 +385,11 @@ def test_403_names_reports_permission(server, fake_sleep, tmp_path):
     message = str(caught.value)
     assert "Reports.Read.All" in message
     assert "admin consent" in message
-    assert "HTTP 403" in message
+    assert f"HTTP {status}" in message
+    assert code in message
+    assert (ENV_TENANT_ID in message) is (status == 401)
     assert fake_sleep.waits == []
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_403_report_settings_permission(server, fake_sleep):
