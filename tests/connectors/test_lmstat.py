@@ -274,6 +274,37 @@ def test_vendor_daemons_keyed_separately(tmp_path):
     assert parsed.rejects == []
 
 
+def test_pid_tail_and_blank_lines(tmp_path):
+    path = tmp_path / "lmstat_matlab.txt"
+    path.write_text(
+        "Flexible License Manager status on Mon 2/10/2025 9:00\n"
+        "\n"
+        "Users of MATLAB:  (Total of 5 licenses issued;  Total of 2 licenses in use)\n"
+        "\n"
+        '  "MATLAB" v50, vendor: MLM, expiry: 01-jan-0000\n'
+        "  floating license\n"
+        "\n"
+        "    user1 host1 display (v50) (lic.example.com/27004 401), start Mon 2/10 0:10, "
+        "PID: 2924522\n"
+        "\n"
+        "    user2 host2 display (v50) (lic.example.com/27004 402), start Sun 2/9 23:55, "
+        "PID: 2924999\n"
+    )
+
+    parsed = lmstat.parse_file(path)
+
+    users = {row["user_name"]: row for row in parsed.tables["lmstat_checkouts"]}
+    assert set(users) == {"user1", "user2"}
+    assert users["user1"]["start_at"] == datetime(2025, 2, 10, 0, 10)
+    assert users["user2"]["start_at"] == datetime(2025, 2, 9, 23, 55)
+    assert users["user1"]["seats"] == 1
+    assert users["user1"]["host"] == "host1"
+    (feature,) = parsed.tables["lmstat_features"]
+    assert feature["expires"] is None
+    assert feature["counts_match"] is True
+    assert parsed.rejects == []
+
+
 def test_detect_recognises_lmstat():
     for name in (
         "lmstat_a_reservations_queued.txt",
