@@ -66,11 +66,18 @@ def plan_cutoffs(
 def precision_at_top_fraction(y_true: np.ndarray, scores: np.ndarray, fraction: float) -> float:
     """Return the share of positives among the top fraction of rows by score (at least one row).
 
-    Ties are broken by row order after a stable sort, so the result is deterministic.
+    Rows tied with the last row taken count by their mean label, which is the expected
+    precision when ties are broken at random. Baseline scores such as day counts tie often, and
+    breaking ties by row order would let the row order decide the result.
     """
-    n_top = max(1, math.ceil(len(scores) * fraction))
-    order = np.argsort(-scores, kind="stable")[:n_top]
-    return float(np.mean(y_true[order]))
+    y = np.asarray(y_true, dtype=float)
+    s = np.asarray(scores, dtype=float)
+    n_top = max(1, math.ceil(len(s) * fraction))
+    threshold = np.sort(s)[::-1][n_top - 1]
+    above = s > threshold
+    tied = s == threshold
+    positives = y[above].sum() + (n_top - above.sum()) * y[tied].mean()
+    return float(positives / n_top)
 
 
 def ranking_metrics(y_true, scores) -> dict:

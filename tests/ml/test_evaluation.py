@@ -41,3 +41,13 @@ def test_single_class_metrics_are_none():
 
 def test_top_fraction_keeps_one_row():
     assert precision_at_top_fraction(np.array([1, 0]), np.array([0.2, 0.9]), 0.1) == 0.0
+
+
+def test_top_fraction_averages_ties():
+    # The top 2 of 20 rows are one row scored 5 and one of the three rows tied at 3, of which
+    # one is positive: (1 + 1/3) / 2 whatever the row order.
+    y = np.array([1, 1, 0, 0] + [0] * 16)
+    scores = np.array([5.0, 3.0, 3.0, 3.0] + [1.0] * 16)
+
+    assert precision_at_top_fraction(y, scores, 0.1) == pytest.approx(2 / 3)
+    assert precision_at_top_fraction(y[::-1], scores[::-1], 0.1) == pytest.approx(2 / 3)
