@@ -8,18 +8,20 @@ empty, comes back as None beside a `reason` that explains why. Missing data neve
 import csv
 import json
 import logging
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import duckdb
+import numpy as np
 from sklearn.metrics import adjusted_rand_score, roc_auc_score
 
 from licpipe.demo.catalog import APPLICATIONS
+from licpipe.ml.classifiers import provisioning_baseline_scores, upgrade_baseline_scores
+from licpipe.ml.evaluation import precision_at_top_fraction
 
 logger = logging.getLogger(__name__)
 
 UPGRADE_APPLICATIONS = ("Adobe Creative Cloud", "Salesforce Sales Cloud", "Slack")
-BASELINE_WINDOW_DAYS = 30
 SNAPSHOT = "snapshot"
 _NAME_BY_KEY = {
     key.lower(): app.name for app_id, app in APPLICATIONS.items() for key in (app_id, app.name)
@@ -212,23 +214,79 @@ def _json(value) -> dict:
     return parsed if isinstance(parsed, dict) else {}
 
 
-def _usage_baseline(con, truth: _Truth) -> dict[tuple[str, str], float] | None:
-    """Return active days in the last 30 days per licence from marts.fct_daily_usage."""
-    if not _table_exists(con, "marts", "fct_daily_usage"):
+def _read_mart(con, table: str, columns: str):
+    """Return a marts table of the snapshot as a frame, or None when it is missing."""
+    if not _table_exists(con, "marts", table):
         return None
-    start = truth.as_of - timedelta(days=BASELINE_WINDOW_DAYS - 1)
-    rows = con.execute(
-        "select user_key, application, application_id, count(distinct usage_date) "
-        "from marts.fct_daily_usage "
-        "where usage_date between ? and ? and coalesce(is_active, true) "
-        "group by all",
-        [start, truth.as_of],
-    ).fetchall()
-    return {(_key(user), _application(app, app_id)): float(n) for user, app, app_id, n in rows}
+    return con.execute(f"select {columns} from marts.{table}").df()
+
+
+def _baseline_by_pair(con, scores) -> dict[tuple[str, str], float]:
+    """Key a (user_key, application_id, score) frame by (e-mail, application name).
+
+    A user_key missing from marts.dim_users, or a snapshot without it, is used as the e-mail.
+    """
+    emails = {}
+    if _table_exists(con, "marts", "dim_users"):
+        emails = dict(con.execute("select user_key, email from marts.dim_users").fetchall())
+    return {
+        (_key(emails.get(user) or user), _application(None, app)): float(score)
+        for user, app, score in scores.itertuples(index=False)
+    }
+
+
+def _ranking(section: dict, prefix: str, labels: list[int], scores: list[float]) -> None:
+    """Add `<prefix>roc_auc` and `<prefix>precision_at_top_decile` of scores against labels."""
+    roc_auc, reason = _roc_auc(labels, scores)
+    section[f"{prefix}roc_auc"] = roc_auc
+    section[f"{prefix}precision_at_top_decile"] = (
+        precision_at_top_fraction(np.array(labels), np.array(scores), 0.1) if labels else None
+    )
+    if reason:
+        section[f"{prefix}reason"] = reason
+
+
+def _held_out(con, prefix: str) -> dict | None:
+    """Return the classifier's own held-out figures from its latest model_runs row."""
+    for run in _latest_runs(con, prefix):
+        metrics, baseline = run["metrics"], run["baseline_metrics"]
+        return {
+            "model": run["model"],
+            "positives": metrics.get("positives"),
+            "roc_auc": metrics.get("roc_auc"),
+            "precision_at_top_decile": metrics.get("precision_at_top_decile"),
+            "baseline_roc_auc": baseline.get("roc_auc"),
+            "baseline_precision_at_top_decile": baseline.get("precision_at_top_decile"),
+        }
+    return None
+
+
+def _score_classifier(con, section: dict, table: str, pairs: list, labels: list[int]) -> None:
+    """Score the predictions in `table` on the truth rows `pairs`; a missing row scores 0."""
+    section.update(evaluated=len(pairs), positives=sum(labels))
+    if not _table_exists(con, "main", table):
+        _missing(section, table)
+        return
+    probability = _probabilities(con, table)
+    _ranking(section, "", labels, [probability.get(pair, 0.0) for pair in pairs])
+
+
+def _score_baseline(section: dict, baseline, pairs: list, labels: list[int]) -> None:
+    """Score baseline values, keyed like the truth rows, on the same rows as the model."""
+    if baseline is None:
+        section["baseline_reason"] = "marts.fct_daily_usage or marts.dim_users not found"
+        return
+    _ranking(section, "baseline_", labels, [baseline.get(pair, 0.0) for pair in pairs])
 
 
 def _score_upgrade(con, truth: _Truth) -> dict:
-    section: dict = {"roc_auc": None, "baseline_roc_auc": None}
+    section: dict = {
+        "roc_auc": None,
+        "precision_at_top_decile": None,
+        "baseline": "active days in the last 30 days",
+        "baseline_roc_auc": None,
+        "baseline_precision_at_top_decile": None,
+    }
     eligible = sorted(
         pair
         for pair, row in truth.licences.items()
@@ -237,41 +295,30 @@ def _score_upgrade(con, truth: _Truth) -> dict:
         and not _true(row["is_terminated"])
     )
     labels = [int(_true(truth.licences[pair]["will_upgrade"])) for pair in eligible]
-    section.update(evaluated=len(eligible), positives=sum(labels))
+    _score_classifier(con, section, "upgrade_predictions", eligible, labels)
 
-    if _table_exists(con, "main", "upgrade_predictions"):
-        probability = _probabilities(con, "upgrade_predictions")
-        scores = [probability.get(pair, 0.0) for pair in eligible]
-        section["roc_auc"], reason = _roc_auc(labels, scores)
-        if reason:
-            section["reason"] = reason
-    else:
-        _missing(section, "upgrade_predictions")
-
-    for run in _latest_runs(con, "upgrade"):
-        if "roc_auc" in run["baseline_metrics"]:
-            section["baseline_roc_auc"] = float(run["baseline_metrics"]["roc_auc"])
-            section["baseline_source"] = f"model_runs:{run['model']}"
-            return section
-    usage = _usage_baseline(con, truth)
-    if usage is None:
-        section["baseline_reason"] = (
-            "no upgrade baseline in model_runs and marts.fct_daily_usage not found"
-        )
-        return section
-    baseline, reason = _roc_auc(labels, [usage.get(pair, 0.0) for pair in eligible])
-    section["baseline_roc_auc"] = baseline
-    section["baseline_source"] = f"active days in the last {BASELINE_WINDOW_DAYS} days"
-    if reason:
-        section["baseline_reason"] = reason
+    usage = _read_mart(con, "fct_daily_usage", "user_key, application_id, usage_date, is_active")
+    baseline = None
+    if usage is not None:
+        baseline = _baseline_by_pair(con, upgrade_baseline_scores(usage, truth.as_of))
+    _score_baseline(section, baseline, eligible, labels)
+    section["held_out"] = _held_out(con, "upgrade")
     return section
 
 
 def _score_provisioning(con, truth: _Truth) -> dict:
-    section: dict = {"roc_auc": None}
-    if not _table_exists(con, "main", "provisioning_predictions"):
-        return _missing(section, "provisioning_predictions")
-    probability = _probabilities(con, "provisioning_predictions")
+    section: dict = {
+        "roc_auc": None,
+        "precision_at_top_decile": None,
+        "baseline": "share of department peers who used the application in the last 30 days",
+        "baseline_roc_auc": None,
+        "baseline_precision_at_top_decile": None,
+    }
+    probability = (
+        _probabilities(con, "provisioning_predictions")
+        if _table_exists(con, "main", "provisioning_predictions")
+        else {}
+    )
 
     # Candidates: every active employee and every application that has a need or a prediction,
     # minus the licences the person already holds.
@@ -290,10 +337,16 @@ def _score_provisioning(con, truth: _Truth) -> dict:
         if (email, app) not in truth.licences
     )
     labels = [int(pair in truth.needs) for pair in candidates]
-    section.update(evaluated=len(candidates), positives=sum(labels))
-    section["roc_auc"], reason = _roc_auc(labels, [probability.get(p, 0.0) for p in candidates])
-    if reason:
-        section["reason"] = reason
+    _score_classifier(con, section, "provisioning_predictions", candidates, labels)
+
+    usage = _read_mart(con, "fct_daily_usage", "user_key, application_id, usage_date, is_active")
+    users = _read_mart(con, "dim_users", "*")
+    baseline = None
+    if usage is not None and users is not None:
+        scores = provisioning_baseline_scores(usage, users, truth.as_of)
+        baseline = _baseline_by_pair(con, scores)
+    _score_baseline(section, baseline, candidates, labels)
+    section["held_out"] = _held_out(con, "provisioning")
     return section
 
 
@@ -418,8 +471,13 @@ def evaluate_demo(demo_dir: Path) -> dict:
 
     The result is JSON-serialisable: reclaim precision and recall, the number of
     intermittent licences recommended for reclaim (right answer 0), the adjusted Rand index of
-    tiers, upgrade and provisioning ROC-AUC (with the upgrade baseline), forecast metrics,
+    tiers, upgrade and provisioning ROC-AUC and precision at the top decile, forecast metrics,
     the recall of planted usage anomalies and of planted compliance gaps.
+
+    Each classifier's simple baseline (active days in the last 30 days for upgrades, the
+    department peer share for provisioning) is scored against the truth on the same rows as
+    the model. `held_out` repeats the classifier's own time-split figures from model_runs,
+    which are scored against labels drawn from later usage, not against the truth.
     """
     demo_dir = Path(demo_dir)
     truth = _Truth(demo_dir / "truth")

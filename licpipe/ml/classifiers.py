@@ -62,6 +62,11 @@ UPGRADE_PREDICTION_COLUMNS = [
 PROVISIONING_PREDICTION_COLUMNS = ["user_key", "application_id", "probability"]
 # Peers who used an application in this many days before the cutoff count as its users.
 PEER_WINDOW_DAYS = 30
+# The simple scores each classifier is compared with: active days in the last 30 days for
+# upgrades, the share of department peers using the application for provisioning.
+UPGRADE_BASELINE_COLUMN = "active_days_30"
+PROVISIONING_BASELINE_COLUMN = "peer_share_department"
+BASELINE_SCORE_COLUMNS = ["user_key", "application_id", "score"]
 
 
 @dataclass
@@ -394,7 +399,7 @@ def train_upgrade_model(
     test_scores = _scores(model, test, n_threads)
     metrics = _split_metrics(ranking_metrics(y_test, test_scores), schedule, label_days, len(train))
     baseline = _split_metrics(
-        ranking_metrics(y_test, test["active_days_30"].to_numpy(float)),
+        ranking_metrics(y_test, test[UPGRADE_BASELINE_COLUMN].to_numpy(float)),
         schedule,
         label_days,
         len(train),
@@ -640,7 +645,7 @@ def train_provisioning_model(
     scores = _scores(model, test, n_threads)
     metrics = _split_metrics(ranking_metrics(y_test, scores), schedule, horizon_days, len(train))
     baseline = _split_metrics(
-        ranking_metrics(y_test, test["peer_share_department"].to_numpy(float)),
+        ranking_metrics(y_test, test[PROVISIONING_BASELINE_COLUMN].to_numpy(float)),
         schedule,
         horizon_days,
         len(train),
@@ -699,3 +704,31 @@ def _provisioning_predictions(
     current["probability"] = _scores(model.pipeline, current, model.n_threads)
     predictions = current[PROVISIONING_PREDICTION_COLUMNS]
     return predictions.sort_values(["application_id", "user_key"]).reset_index(drop=True)
+
+
+def upgrade_baseline_scores(daily_usage: pd.DataFrame, as_of: date) -> pd.DataFrame:
+    """Score user-apps by the upgrade baseline at as_of: active days in the last 30 days.
+
+    This is the score train_upgrade_model's baseline metrics rank the held-out rows by. Pairs
+    without use in the 30 days are absent and score 0.
+    """
+    usage = clean_usage(daily_usage, as_of)
+    counts = _active_day_counts(usage, as_of - timedelta(days=30), as_of)
+    return counts.rename("score").astype(float).reset_index()[BASELINE_SCORE_COLUMNS]
+
+
+def provisioning_baseline_scores(
+    daily_usage: pd.DataFrame, users: pd.DataFrame, as_of: date
+) -> pd.DataFrame:
+    """Score employees and applications by the provisioning baseline at as_of.
+
+    The score is the share of the employee's department peers who used the application in the
+    PEER_WINDOW_DAYS before as_of, computed as train_provisioning_model computes its baseline.
+    Candidates are built as in training: employees at as_of and every application in the usage,
+    leaving out pairs the employee has already used.
+    """
+    usage = clean_usage(daily_usage, as_of)
+    applications = sorted(usage["application_id"].unique())
+    rows = _provisioning_rows(usage, users, as_of, applications, held=set())
+    rows = rows.rename(columns={PROVISIONING_BASELINE_COLUMN: "score"})
+    return rows[BASELINE_SCORE_COLUMNS].reset_index(drop=True)

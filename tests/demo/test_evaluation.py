@@ -120,7 +120,51 @@ def _compliance_tables(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def _analytics(demo: Path, *, with_baseline: bool = True) -> None:
+def _marts(con: duckdb.DuckDBPyConnection) -> None:
+    """Add the usage and HR marts the classifier baselines are computed from.
+
+    Active days in the last 30 days: e 10, f 2, h 12 on Slack. n1 and i1 sit in Design with
+    g1, who used Adobe in the last 30 days, so the Adobe department peer share is 1/2 for n1
+    and i1 and 0 for the other employees, all in Ops.
+    """
+    con.execute("create schema marts")
+    con.execute(
+        "create table marts.fct_daily_usage (user_key varchar, application_id varchar, "
+        "application varchar, usage_date date, is_active boolean)"
+    )
+    for user, app, days in (("e", "slack", 10), ("f", "slack", 2), ("h", "slack", 12)):
+        for offset in range(days):
+            con.execute(
+                "insert into marts.fct_daily_usage values "
+                "(?, ?, 'x', date '2026-12-15' - cast(? as integer), true)",
+                [f"{user}@x.com", app, offset],
+            )
+    # A day outside the 30-day window must not count.
+    con.execute(
+        "insert into marts.fct_daily_usage values "
+        "('f@x.com', 'slack', 'Slack', date '2026-10-01', true)"
+    )
+    con.execute(
+        "insert into marts.fct_daily_usage values "
+        "('g1@x.com', 'adobe_cc', 'Adobe Creative Cloud', date '2026-12-01', true)"
+    )
+    con.execute(
+        "create table marts.dim_users (user_key varchar, email varchar, department varchar, "
+        "role varchar, hire_date date, termination_date date, hr_status varchar, "
+        "is_in_hr boolean, is_service_account boolean, is_external boolean)"
+    )
+    for person in PEOPLE:
+        department = "Design" if person in ("n1", "i1", "g1") else "Ops"
+        status = "terminated" if person == "t1" else "active"
+        ended = "2026-11-01" if person == "t1" else None
+        con.execute(
+            "insert into marts.dim_users values "
+            "(?, ?, ?, 'Analyst', '2024-01-01', ?, ?, true, false, false)",
+            [f"{person}@x.com", f"{person.upper()}@X.com", department, ended, status],
+        )
+
+
+def _analytics(demo: Path) -> None:
     con = _open(demo)
     con.execute("create schema if not exists main")
     con.execute(
@@ -177,33 +221,17 @@ def _analytics(demo: Path, *, with_baseline: bool = True) -> None:
         "create table main.model_runs (run_id varchar, model varchar, trained_at timestamp, "
         "metrics json, baseline_metrics json)"
     )
-    upgrade_baseline = '{"roc_auc": 0.61}' if with_baseline else "{}"
+    upgrade_metrics = '{"roc_auc": 0.7, "positives": 40}'
     con.execute(
         "insert into main.model_runs values "
-        "('1', 'upgrade_classifier', '2026-12-15 01:00', '{\"roc_auc\": 0.7}', ?), "
+        "('1', 'upgrade_classifier', '2026-12-15 01:00', ?, '{\"roc_auc\": 0.61}'), "
         "('2', 'forecast_slack', '2026-12-01 01:00', '{\"mape\": 0.5, \"coverage_80\": 0.5}', "
         "'{\"mape\": 0.9}'), "
         "('3', 'forecast_slack', '2026-12-15 01:00', '{\"mape\": 0.12, \"coverage_80\": 0.83}', "
         "'{\"mape\": 0.2}')",
-        [upgrade_baseline],
+        [upgrade_metrics],
     )
-    con.execute("create schema marts")
-    con.execute(
-        "create table marts.fct_daily_usage (user_key varchar, application_id varchar, "
-        "application varchar, usage_date date, is_active boolean)"
-    )
-    for user, days in (("e", 10), ("f", 2), ("h", 12)):
-        for offset in range(days):
-            con.execute(
-                "insert into marts.fct_daily_usage values "
-                "(?, 'slack', 'Slack', date '2026-12-15' - cast(? as integer), true)",
-                [f"{user}@x.com", offset],
-            )
-    # A day outside the 30-day window must not count.
-    con.execute(
-        "insert into marts.fct_daily_usage values "
-        "('f@x.com', 'slack', 'Slack', date '2026-10-01', true)"
-    )
+    _marts(con)
     con.close()
 
 
@@ -234,30 +262,48 @@ def test_tiers_adjusted_rand(demo: Path) -> None:
 
 
 def test_upgrade_auc_missing_rows_zero(demo: Path) -> None:
-    # Eligible: e (positive, 0.9), f (0.2), h (0.95), q1 (no row, so 0): 2 of 3 pairs won.
+    # Eligible: e (positive, 0.9), f (0.2), h (0.95), q1 (no row, so 0): 2 of 3 pairs won. The
+    # top decile of 4 rows is h alone, a negative.
     upgrade = evaluate_demo(demo)["upgrade"]
     assert upgrade["evaluated"] == 4
     assert upgrade["positives"] == 1
     assert upgrade["roc_auc"] == pytest.approx(2 / 3)
-    assert upgrade["baseline_roc_auc"] == pytest.approx(0.61)
-    assert upgrade["baseline_source"] == "model_runs:upgrade_classifier"
+    assert upgrade["precision_at_top_decile"] == 0.0
 
 
-def test_upgrade_baseline_from_usage(tmp_path: Path) -> None:
-    _truth(tmp_path)
-    _analytics(tmp_path, with_baseline=False)
-    upgrade = evaluate_demo(tmp_path)["upgrade"]
+def test_upgrade_baseline_from_usage(demo: Path) -> None:
     # Active days in the last 30: e 10, f 2, h 12, q1 0, so e beats f and q1 but not h.
+    upgrade = evaluate_demo(demo)["upgrade"]
+    assert upgrade["baseline"] == "active days in the last 30 days"
     assert upgrade["baseline_roc_auc"] == pytest.approx(2 / 3)
-    assert upgrade["baseline_source"].startswith("active days")
+    assert upgrade["baseline_precision_at_top_decile"] == 0.0
+
+
+def test_upgrade_held_out_from_model_runs(demo: Path) -> None:
+    held_out = evaluate_demo(demo)["upgrade"]["held_out"]
+    assert held_out["model"] == "upgrade_classifier"
+    assert held_out["positives"] == 40
+    assert held_out["roc_auc"] == pytest.approx(0.7)
+    assert held_out["baseline_roc_auc"] == pytest.approx(0.61)
 
 
 def test_provisioning_auc(demo: Path) -> None:
-    # Candidates are the 9 active employees without Adobe; n1 (0.8) loses only to e (0.9).
+    # Candidates are the 9 active employees without Adobe; n1 (0.8) loses only to e (0.9), and
+    # e alone is the top decile of 9 rows.
     provisioning = evaluate_demo(demo)["provisioning"]
     assert provisioning["evaluated"] == 9
     assert provisioning["positives"] == 1
     assert provisioning["roc_auc"] == pytest.approx(7 / 8)
+    assert provisioning["precision_at_top_decile"] == 0.0
+    assert provisioning["held_out"] is None
+
+
+def test_provisioning_baseline_peer_share(demo: Path) -> None:
+    # n1 and i1 score 1/2 and the other seven 0: n1 beats 7 negatives and ties i1. The top
+    # decile is one of the two tied rows, so half a positive is expected.
+    provisioning = evaluate_demo(demo)["provisioning"]
+    assert provisioning["baseline_roc_auc"] == pytest.approx(7.5 / 8)
+    assert provisioning["baseline_precision_at_top_decile"] == pytest.approx(0.5)
 
 
 def test_anomalies_recall(demo: Path) -> None:
@@ -325,7 +371,9 @@ def test_missing_tables_give_reasons(tmp_path: Path) -> None:
     assert result["tiers"]["adjusted_rand"] is None
     assert result["upgrade"]["roc_auc"] is None
     assert result["upgrade"]["baseline_roc_auc"] is None
-    assert "baseline_reason" in result["upgrade"]
+    assert "not found" in result["upgrade"]["baseline_reason"]
+    assert result["provisioning"]["baseline_roc_auc"] is None
+    assert "not found" in result["provisioning"]["baseline_reason"]
     assert result["anomalies"]["recall"] is None
     assert result["anomalies"]["flagged_days"] is None
     assert result["compliance"]["recall"] is None

@@ -7,12 +7,16 @@ import pytest
 from licpipe.ml.classifiers import (
     ProvisioningModel,
     UpgradeModel,
+    provisioning_baseline_scores,
     score_provisioning,
     score_upgrades,
     train_provisioning_model,
     train_upgrade_model,
+    upgrade_baseline_scores,
 )
-from tests.ml.frames import ASSIGNMENT_COLUMNS
+from licpipe.ml.evaluation import ranking_metrics
+from licpipe.ml.features import build_user_features
+from tests.ml.frames import ASSIGNMENT_COLUMNS, frame, person, usage_rows
 from tests.ml.synthetic import AS_OF, adoption_population, growth_population
 
 
@@ -111,6 +115,55 @@ def test_provisioning_beats_baseline(provisioning_result):
     assert metrics["roc_auc"] > baseline["roc_auc"]
     assert metrics["average_precision"] > baseline["average_precision"] + 0.2
     assert metrics["train_end"] < metrics["test_start"]
+
+
+def test_upgrade_baseline_is_last_month_days(growth):
+    usage, assignments, users = _frames(growth)
+    features = build_user_features(usage, assignments, users, AS_OF, include_periodicity=False)
+
+    scores = upgrade_baseline_scores(usage, AS_OF)
+    merged = features.merge(scores, on=["user_key", "application_id"], how="left")
+
+    assert len(scores) > 0
+    assert (scores["score"] > 0).all()
+    assert merged["score"].fillna(0).tolist() == merged["active_days_30"].astype(float).tolist()
+
+
+def test_provisioning_baseline_matches_training(provisioning_result, adoption):
+    usage, _, users = _frames(adoption)
+    test_cutoff = date.fromisoformat(provisioning_result.metrics["test_start"])
+    test_end = date.fromisoformat(provisioning_result.metrics["test_end"])
+    days = pd.to_datetime(usage["usage_date"]).dt.date
+    later = usage[(days > test_cutoff) & (days <= test_end)]
+    started = set(zip(later["user_key"], later["application_id"], strict=True))
+
+    scores = provisioning_baseline_scores(usage, users, test_cutoff)
+    labels = [
+        int(pair in started)
+        for pair in zip(scores["user_key"], scores["application_id"], strict=True)
+    ]
+    metrics = ranking_metrics(labels, scores["score"])
+
+    assert metrics["n"] == provisioning_result.baseline_metrics["n_test"]
+    assert metrics["positives"] == provisioning_result.baseline_metrics["positives"]
+    assert metrics["roc_auc"] == pytest.approx(provisioning_result.baseline_metrics["roc_auc"])
+
+
+def test_provisioning_baseline_peer_share():
+    # Ops has five employees: a and b used crm in the last 30 days, c only 40 days ago, idle and
+    # new never. Each non-user's peers are the four others, two of them recent users: 2 / 4.
+    names = ["a", "b", "c", "idle", "new"]
+    users = frame([person(f"{name}@x.com", department="Ops") for name in names])
+    recent = [AS_OF - timedelta(days=3)]
+    rows = usage_rows("a@x.com", "crm", recent) + usage_rows("b@x.com", "crm", recent)
+    rows += usage_rows("c@x.com", "crm", [AS_OF - timedelta(days=40)])
+    for name in names:
+        rows += usage_rows(f"{name}@x.com", "mail", recent)
+
+    scores = provisioning_baseline_scores(frame(rows), users, AS_OF)
+    crm = scores[scores["application_id"] == "crm"].set_index("user_key")["score"]
+
+    assert crm.to_dict() == {"idle@x.com": pytest.approx(0.5), "new@x.com": pytest.approx(0.5)}
 
 
 def test_provisioning_candidates_exclude_holders_and_users():
