@@ -52,6 +52,11 @@ QUARTER_DAYS = 91.25
 QUARTERLY_FOURIER_ORDER = 10
 # Prophet's own rule: yearly seasonality needs two full years of history.
 YEARLY_MIN_DAYS = 730
+# A quarterly seasonality fitted to less than one quarter is confounded with the trend: fitted
+# to 60 to 74 days of four seeded, purely weekly series, it scored a 14-day backtest MAPE of
+# 0.96 to 10.6, against 0.04 to 0.07 for seasonal naive and for weekly seasonality alone.
+# Shorter histories therefore get weekly seasonality only.
+QUARTERLY_MIN_DAYS = QUARTER_DAYS
 # Prediction intervals come from this many simulated paths; Prophet's default of 1000 costs
 # about five times more per series and moves the 80% bounds by a few percent at most.
 UNCERTAINTY_SAMPLES = 200
@@ -107,7 +112,8 @@ def forecast_series(
         horizon_end: last day to forecast, inclusive.
         floor: lower bound for every value (0 for seat counts).
         cap: upper bound for every value, for example the seats a licence server issues.
-        quarterly: add a quarterly seasonality (period 91.25 days) to Prophet.
+        quarterly: add a quarterly seasonality (period 91.25 days) to Prophet when the history
+            spans at least one quarter.
         min_history_days: below this many observations the forecast is naive (last value).
         interval_width: probability mass of the prediction interval.
             NOTE: on the demo, Prophet's 80 % intervals covered 48 % to 89 % of held-out days,
@@ -227,7 +233,8 @@ def _prophet(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Fit Prophet by MAP optimisation (no MCMC) and predict `future`.
 
-    A `quarterly_fourier_order` of 0 leaves the quarterly seasonality out.
+    A `quarterly_fourier_order` of 0, or a history shorter than QUARTERLY_MIN_DAYS, leaves the
+    quarterly seasonality out.
     """
     from prophet import Prophet  # imported here: about 1 s, needed only when fitting
 
@@ -245,7 +252,7 @@ def _prophet(
         uncertainty_samples=UNCERTAINTY_SAMPLES,
         mcmc_samples=0,
     )
-    if quarterly_fourier_order > 0:
+    if quarterly_fourier_order > 0 and span_days >= QUARTERLY_MIN_DAYS:
         model.add_seasonality(
             name="quarterly", period=QUARTER_DAYS, fourier_order=quarterly_fourier_order
         )

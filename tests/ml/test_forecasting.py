@@ -96,6 +96,21 @@ def test_prophet_beats_seasonal_naive_at_quarter_end():
     assert 0.3 <= scores["coverage_80"] <= 1.0
 
 
+def test_short_history_skips_quarterly():
+    # 60 to 74 training days, less than a quarter: a quarterly term would extrapolate wildly.
+    rng = np.random.default_rng(0)
+    days = pd.date_range("2024-04-01", periods=90, freq="D")
+    weekly = np.where(days.dayofweek < 5, 100.0, 35.0) + rng.normal(0, 3, len(days))
+    history = pd.DataFrame({"ds": days, "y": weekly})
+    origins = [date(2024, 5, 30), date(2024, 6, 6), date(2024, 6, 13)]
+
+    scores = backtest(history, origins=origins, horizon_days=14)
+
+    assert scores["folds_run"] == 3
+    assert scores["mape"] < 0.1
+    assert scores["mape"] < scores["baseline_mape"]
+
+
 def test_prophet_forecast_within_floor_and_cap():
     history = quarterly_history()
 
