@@ -90,10 +90,11 @@ atlassian_product_access as (
 
 m365_service_days as (
 
-    -- Last activity dates are a state. In a date= pull a service was used on the
-    -- report date when its last activity date equals it. Across period pulls each
-    -- distinct last activity date seen is a day of use, and overlapping windows
-    -- are never summed.
+    -- Every last activity date a date= or period pull shows is a day the
+    -- service was used. Each distinct date counts once, however many
+    -- overlapping snapshots repeat it. NOTE: a day that no pull reports (before
+    -- the first pull, or in a gap) shows only the users who did not use the
+    -- service again before the next pull.
     {%- for service in services %}
     select
         user_principal_name as raw_identity,
@@ -102,10 +103,6 @@ m365_service_days as (
     from m365_details
     where not is_concealed
         and {{ service }}_last_activity_date is not null
-        and (
-            pull_kind = 'period'
-            or {{ service }}_last_activity_date = report_date
-        )
     union
     {%- endfor %}
 
