@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import duckdb
 import pytest
@@ -13,9 +16,19 @@ from tests.dbt.raw_fixture import create_raw_schema, insert_rows, read_export_ro
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "dbt"
 
 
+class IdentityBuild(NamedTuple):
+    """The fixture warehouse, the `dbt build` and `dbt docs generate` runs, and the build's
+    run_results.json."""
+
+    warehouse: Path
+    build: subprocess.CompletedProcess[str]
+    docs: subprocess.CompletedProcess[str]
+    build_results: dict[str, Any]
+
+
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    """Build the project once on the fixture files and return the warehouse and both runs."""
+def built(tmp_path_factory) -> IdentityBuild:
+    """Build the project once on the fixture files, then generate its docs."""
     warehouse = tmp_path_factory.mktemp("identity") / "warehouse.duckdb"
     create_raw_schema(warehouse)
     insert_rows(
@@ -45,8 +58,10 @@ def built(tmp_path_factory):
         loaded_at=datetime(2024, 5, 2, 7, 0),
     )
     build = run_dbt(warehouse, "build")
+    # docs generate rewrites run_results.json, so the build's results are read first.
+    build_results = json.loads((warehouse.parent / "dbt_target" / "run_results.json").read_text())
     docs = run_dbt(warehouse, "docs", "generate")
-    return warehouse, build, docs
+    return IdentityBuild(warehouse, build, docs, build_results)
 
 
 def query(warehouse: Path, sql: str) -> list[tuple]:
@@ -55,17 +70,15 @@ def query(warehouse: Path, sql: str) -> list[tuple]:
 
 
 def test_build_passes(built):
-    _, build, _ = built
-    assert build.returncode == 0, build.stdout[-4000:]
+    assert built.build.returncode == 0, built.build.stdout[-4000:]
 
 
 def test_docs_generate_passes(built):
-    _, _, docs = built
-    assert docs.returncode == 0, docs.stdout[-4000:]
+    assert built.docs.returncode == 0, built.docs.stdout[-4000:]
 
 
 def test_case_variants_give_two_people(built):
-    warehouse, _, _ = built
+    warehouse = built.warehouse
     keys = query(
         warehouse,
         "select user_key from main_marts.dim_users "
@@ -75,7 +88,7 @@ def test_case_variants_give_two_people(built):
 
 
 def test_adobe_rows_match_hr(built):
-    warehouse, _, _ = built
+    warehouse = built.warehouse
     methods = query(
         warehouse,
         "select match_method, count(*) from main_intermediate.int_identities "
@@ -90,7 +103,7 @@ def test_adobe_rows_match_hr(built):
 
 
 def test_terminated_holder_keeps_adobe_seat(built):
-    warehouse, _, _ = built
+    warehouse = built.warehouse
     person = query(
         warehouse,
         "select hr_status, is_in_hr from main_marts.dim_users "
@@ -106,7 +119,7 @@ def test_terminated_holder_keeps_adobe_seat(built):
 
 
 def test_blank_deleted_date_is_null(built):
-    warehouse, _, _ = built
+    warehouse = built.warehouse
     rows = query(
         warehouse,
         "select user_key, is_deleted_in_m365, m365_deleted_date from main_marts.dim_users "
@@ -119,7 +132,7 @@ def test_blank_deleted_date_is_null(built):
 
 
 def test_deleted_but_active_conflicts(built):
-    warehouse, _, _ = built
+    warehouse = built.warehouse
     flags = dict(
         query(
             warehouse,
@@ -133,7 +146,7 @@ def test_deleted_but_active_conflicts(built):
 
 
 def test_deleted_holder_keeps_assignment(built):
-    warehouse, _, _ = built
+    warehouse = built.warehouse
     holders = query(
         warehouse,
         "select user_key from main_marts.fct_license_assignments "
@@ -143,7 +156,7 @@ def test_deleted_holder_keeps_assignment(built):
 
 
 def test_concealed_rows_are_not_people(built):
-    warehouse, _, _ = built
+    warehouse = built.warehouse
     people = query(
         warehouse,
         "select count(*) from main_marts.dim_users "
@@ -153,7 +166,7 @@ def test_concealed_rows_are_not_people(built):
 
 
 def test_concealed_rows_are_counted(built):
-    warehouse, _, _ = built
+    warehouse = built.warehouse
     counted = query(
         warehouse,
         "select raw_identity, rows from main_intermediate.int_unmatched_identities "
@@ -163,5 +176,59 @@ def test_concealed_rows_are_counted(built):
 
 
 def test_as_of_date_is_latest_report(built):
-    warehouse, _, _ = built
+    warehouse = built.warehouse
     assert query(warehouse, "select as_of_date from main_marts.as_of_date") == [(date(2024, 5, 1),)]
+
+
+def test_terminated_holder_reclaimed_at_once(built):
+    warehouse = built.warehouse
+    person = query(
+        warehouse,
+        "select account_status, is_reclaim_at_once from main_marts.dim_users "
+        "where user_key = 'sam.lee@example.com'",
+    )
+    assert person == [("terminated", True)]
+
+
+def test_deleted_holder_reclaimed_at_once(built):
+    warehouse = built.warehouse
+    person = query(
+        warehouse,
+        "select account_status, is_reclaim_at_once from main_marts.dim_users "
+        "where user_key = 'user2@example.com'",
+    )
+    assert person == [("deleted", True)]
+
+
+def test_deleted_but_active_not_reclaimed(built):
+    warehouse = built.warehouse
+    person = query(
+        warehouse,
+        "select account_status, is_reclaim_at_once from main_marts.dim_users "
+        "where user_key = 'user4@example.com'",
+    )
+    assert person == [("deleted_flag_conflict", False)]
+
+
+def test_conflicting_flag_warns(built):
+    statuses = {
+        result["unique_id"].split(".")[2]: (result["status"], result["failures"])
+        for result in built.build_results["results"]
+        if result["unique_id"].startswith("test.")
+    }
+    assert statuses["conflicting_deleted_flags_warn"] == ("warn", 1)
+
+
+def test_last_activity_dates_are_usage(built):
+    warehouse = built.warehouse
+    days = query(
+        warehouse,
+        "select user_key, usage_date from main_marts.fct_daily_usage "
+        "where application_id = 'm365' order by 1",
+    )
+    assert days == [
+        ("user1@example.com", date(2024, 4, 30)),
+        ("user2@example.com", date(2024, 3, 2)),
+        ("user3@example.com", date(2024, 3, 29)),
+        ("user4@example.com", date(2024, 4, 30)),
+    ]

@@ -1,3 +1,10 @@
+{#- IdP statuses of a deprovisioned account, as a SQL list of literals. -#}
+{%- set deprovisioned -%}
+    {%- for status in var('deprovisioned_idp_statuses') -%}
+        '{{ status | lower }}'{{ ', ' if not loop.last }}
+    {%- endfor -%}
+{%- endset -%}
+
 with
 
 employees as (
@@ -102,6 +109,7 @@ m365_people as (
             as deleted_date,
         arg_max(m365_details.display_name, m365_details.report_refresh_date)
             as display_name,
+        max(m365_details.report_refresh_date) as last_reported_on,
         max(
             greatest(
                 m365_details.exchange_last_activity_date,
@@ -119,6 +127,16 @@ m365_people as (
             = identities.raw_identity
     where identities.user_key is not null
     group by identities.user_key
+
+),
+
+m365_latest_report as (
+
+    -- Only unconcealed rows date the latest report, because a report whose
+    -- names are all concealed matches no person and cannot show who is absent.
+    select max(report_refresh_date) as latest_reported_on,
+    from m365_details
+    where not is_concealed
 
 ),
 
@@ -176,6 +194,85 @@ usage_people as (
 
 ),
 
+flagged as (
+
+    select
+        people.user_key,
+        hr_people.user_key is not null as is_in_hr,
+        coalesce(hr_people.hr_status, 'unknown') as hr_status,
+        okta_people.idp_status,
+        coalesce(m365_people.is_deleted, false) as is_deleted_in_m365,
+        greatest(m365_people.last_activity_on, usage_people.last_used_on)
+            as last_activity_on,
+        m365_people.last_reported_on as m365_last_reported_on,
+        case
+            when m365_people.last_reported_on is null then 'never_reported'
+            when m365_people.last_reported_on
+                < m365_latest_report.latest_reported_on
+                then 'absent_from_report'
+            else 'reported'
+        end as m365_report_status,
+    from people
+    cross join m365_latest_report
+    left join hr_people
+        on people.user_key = hr_people.user_key
+    left join m365_people
+        on people.user_key = m365_people.user_key
+    left join okta_people
+        on people.user_key = okta_people.user_key
+    left join usage_people
+        on people.user_key = usage_people.user_key
+
+),
+
+reconciled as (
+
+    -- Microsoft 365 can flag a live account deleted, so the flag conflicts
+    -- with recent activity or with an active HR or IdP record, and such a user
+    -- is not reclaimed at once. A termination in HR or a deprovisioned IdP
+    -- account confirms the flag.
+    select
+        flagged.*,
+        is_deleted_in_m365
+        and hr_status <> 'terminated'
+        and coalesce(idp_status not in ({{ deprovisioned }}), true)
+        and (
+            coalesce(
+                date_diff('day', last_activity_on, as_of.as_of_date)
+                <= {{ var('deleted_conflict_days', 30) }},
+                false
+            )
+            or hr_status = 'active'
+            -- Okta statuses of an account that can still sign in.
+            or coalesce(
+                idp_status in (
+                    'active', 'password_expired', 'locked_out', 'recovery'
+                ),
+                false
+            )
+        ) as has_conflicting_deleted_flag,
+    from flagged
+    cross join as_of
+
+),
+
+statuses as (
+
+    -- HR wins, then the IdP, then Microsoft 365's deleted flag.
+    select
+        reconciled.*,
+        case
+            when hr_status = 'terminated' then 'terminated'
+            when hr_status = 'leave' then 'leave'
+            when idp_status in ({{ deprovisioned }}) then 'deprovisioned'
+            when has_conflicting_deleted_flag then 'deleted_flag_conflict'
+            when is_deleted_in_m365 then 'deleted'
+            else 'active'
+        end as account_status,
+    from reconciled
+
+),
+
 final as (
 
     select
@@ -195,8 +292,8 @@ final as (
         hr_people.manager_key,
         hr_people.hire_date,
         hr_people.termination_date,
-        coalesce(hr_people.hr_status, 'unknown') as hr_status,
-        hr_people.user_key is not null as is_in_hr,
+        statuses.hr_status,
+        statuses.is_in_hr,
         {{ is_service_account('people.user_key') }} as is_service_account,
         -- Absence from Okta never makes a person external, because an Okta
         -- snapshot can be partial.
@@ -208,42 +305,32 @@ final as (
                 select domain from hr_domains
             )
         ) as is_external,
-        okta_people.idp_status,
+        statuses.idp_status,
         okta_snapshot.is_partial as idp_snapshot_is_partial,
+        statuses.account_status,
+        statuses.account_status in ('terminated', 'deprovisioned', 'deleted')
+            as is_reclaim_at_once,
         -- People on leave keep their licences.
-        coalesce(hr_people.hr_status = 'leave', false)
-            as is_exempt_from_reclamation,
-        coalesce(m365_people.is_deleted, false) as is_deleted_in_m365,
+        statuses.account_status = 'leave' as is_exempt_from_reclamation,
+        statuses.is_deleted_in_m365,
         m365_people.deleted_date as m365_deleted_date,
-        -- Microsoft 365 can flag a live account deleted: recent activity
-        -- contradicts the flag, so such a user is not reclaimed automatically.
-        coalesce(
-            m365_people.is_deleted
-            and date_diff(
-                'day',
-                greatest(m365_people.last_activity_on, usage_people.last_used_on),
-                as_of.as_of_date
-            ) <= {{ var('deleted_conflict_days', 30) }},
-            false
-        ) as has_conflicting_deleted_flag,
-        greatest(m365_people.last_activity_on, usage_people.last_used_on)
-            as last_activity_on,
+        statuses.has_conflicting_deleted_flag,
+        statuses.m365_report_status,
+        statuses.m365_last_reported_on,
+        statuses.last_activity_on,
         identity_people.sources,
     from people
-    cross join as_of
     cross join okta_snapshot
+    inner join statuses
+        on people.user_key = statuses.user_key
     left join hr_people
         on people.user_key = hr_people.user_key
     left join identity_people
         on people.user_key = identity_people.user_key
     left join m365_people
         on people.user_key = m365_people.user_key
-    left join okta_people
-        on people.user_key = okta_people.user_key
     left join slack_people
         on people.user_key = slack_people.user_key
-    left join usage_people
-        on people.user_key = usage_people.user_key
 
 )
 
