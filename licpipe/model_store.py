@@ -2,8 +2,8 @@
 
 A model is saved as `<models_dir>/<name>/<data_hash>.joblib` with the run record beside it. The
 nightly run reuses the newest saved model; retraining (monthly schedule or `licpipe retrain`)
-fits a new one. A run record is written once per model and data hash, so re-running the same
-input adds no rows.
+fits a new one. A run record is written once per model, version and data hash, so re-running
+the same input adds no rows, and a new version of a model adds one.
 """
 
 from __future__ import annotations
@@ -73,11 +73,14 @@ def record_model_run(
     test_start=None,
     test_end=None,
 ) -> str:
-    """Insert a run record unless one exists for this model and data hash; return its id."""
+    """Insert a run record unless one exists for this model, version and data hash.
+
+    Returns the run id, which is derived from the same three values.
+    """
     ensure_model_runs(con)
     found = con.execute(
-        "select run_id from analytics.model_runs where model = ? and data_hash = ?",
-        [model, data_hash],
+        "select run_id from analytics.model_runs where model = ? and version = ? and data_hash = ?",
+        [model, version, data_hash],
     ).fetchone()
     if found:
         return found[0]
