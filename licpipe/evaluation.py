@@ -185,19 +185,28 @@ def _score_tiers(con, truth: _Truth) -> dict:
 
 
 def _latest_runs(con, prefix: str) -> list[dict]:
-    """Return the latest model_runs row per model whose name starts with `prefix`."""
+    """Return the latest model_runs row per model whose name starts with `prefix`.
+
+    `parameters` is empty when the table has no such column.
+    """
     if not _table_exists(con, "main", "model_runs"):
         return []
+    parameters = "parameters" if "parameters" in _columns(con, "main", "model_runs") else "null"
     rows = con.execute(
-        "select model, metrics, baseline_metrics from main.model_runs "
+        f"select model, metrics, baseline_metrics, {parameters} from main.model_runs "
         "where starts_with(lower(model), ?) "
         "qualify row_number() over (partition by model order by trained_at desc nulls last) = 1 "
         "order by model",
         [prefix],
     ).fetchall()
     return [
-        {"model": model, "metrics": _json(metrics), "baseline_metrics": _json(baseline)}
-        for model, metrics, baseline in rows
+        {
+            "model": model,
+            "metrics": _json(metrics),
+            "baseline_metrics": _json(baseline),
+            "parameters": _json(params),
+        }
+        for model, metrics, baseline, params in rows
     ]
 
 
@@ -448,6 +457,10 @@ def _score_compliance(con, truth: _Truth) -> dict:
 
 
 def _score_forecasts(con) -> dict:
+    """Return each forecast's latest rolling-origin backtest figures from model_runs.
+
+    These are scored on held-out days of the observed series, not on planted truth.
+    """
     runs = _latest_runs(con, "forecast")
     section: dict = {"models": []}
     if not runs:
@@ -458,9 +471,15 @@ def _score_forecasts(con) -> dict:
         section["models"].append(
             {
                 "model": run["model"],
+                "method": run["parameters"].get("method"),
                 "mape": metrics.get("mape"),
-                "coverage_80": metrics.get("coverage_80"),
                 "baseline_mape": baseline.get("mape"),
+                "coverage_80": metrics.get("coverage_80"),
+                "coverage_80_uncalibrated": metrics.get("coverage_80_uncalibrated"),
+                "baseline_coverage_80": baseline.get("coverage_80"),
+                "interval_width": metrics.get("interval_width"),
+                "baseline_interval_width": baseline.get("interval_width"),
+                "interval_scale": run["parameters"].get("interval_scale"),
             }
         )
     return section

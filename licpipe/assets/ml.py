@@ -230,6 +230,19 @@ def _forecast_inputs(con, as_of: date):
     return series, horizons, {k: v for k, v in caps.items() if v}
 
 
+# Version 2 calibrates the prediction intervals on backtest errors.
+FORECAST_VERSION = "2"
+FORECAST_RUN_METRICS = (
+    "mape",
+    "coverage_80",
+    "coverage_80_uncalibrated",
+    "interval_width",
+    "n_history",
+    "folds_run",
+    "folds_skipped",
+)
+
+
 @asset(
     deps=[mart("fct_daily_usage"), mart("fct_concurrency"), mart("dim_skus"), mart("as_of_date")],
     group_name="ml",
@@ -239,7 +252,7 @@ def _forecast_inputs(con, as_of: date):
 def demand_forecasts(
     context: AssetExecutionContext, warehouse: WarehouseResource
 ) -> MaterializeResult:
-    """One row per series and future day to the renewal date: seats with 80 % intervals."""
+    """One row per series and future day up to renewal: seats with calibrated 80 % intervals."""
     from licpipe.ml.forecasting import forecast_many
 
     with warehouse.connect() as con:
@@ -251,25 +264,28 @@ def demand_forecasts(
         replace_table(con, ANALYTICS, "demand_forecasts", forecasts)
         replace_table(con, ANALYTICS, "forecast_metrics", metrics)
         for _, row in metrics.iterrows():
+            history = series[series["series_key"] == row["series_key"]]
             model_store.record_model_run(
                 con,
                 model=f"forecast_{row['series_key']}",
-                version="1",
-                data_hash=model_store.frame_hash(series[series["series_key"] == row["series_key"]]),
+                version=FORECAST_VERSION,
+                data_hash=model_store.frame_hash(history),
                 parameters={
                     "method": row.get("method"),
                     "horizon_end": str(horizons.get(row["series_key"])),
+                    "interval_calibration": "split-conformal on backtest folds",
+                    "interval_scale": _plain(row.get("interval_scale")),
+                    "calibration_days": _plain(row.get("calibration_days")),
                 },
-                metrics={
-                    k: _plain(row.get(k))
-                    for k in ("mape", "coverage_80", "n_history", "folds_run", "folds_skipped")
-                },
+                metrics={k: _plain(row.get(k)) for k in FORECAST_RUN_METRICS},
                 baseline_metrics={
                     "mape": _plain(row.get("baseline_mape")),
+                    "coverage_80": _plain(row.get("baseline_coverage_80")),
+                    "interval_width": _plain(row.get("baseline_interval_width")),
                     "method": "seasonal_naive",
                 },
-                train_start=series.loc[series["series_key"] == row["series_key"], "ds"].min(),
-                train_end=series.loc[series["series_key"] == row["series_key"], "ds"].max(),
+                train_start=history["ds"].min(),
+                train_end=history["ds"].max(),
             )
     methods = metrics["method"].value_counts().to_dict() if not metrics.empty else {}
     return _result(
@@ -278,6 +294,9 @@ def demand_forecasts(
         methods=MetadataValue.json(methods),
         mape=MetadataValue.json(
             {r["series_key"]: _plain(r.get("mape")) for _, r in metrics.iterrows()}
+        ),
+        coverage_80=MetadataValue.json(
+            {r["series_key"]: _plain(r.get("coverage_80")) for _, r in metrics.iterrows()}
         ),
     )
 

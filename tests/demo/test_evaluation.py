@@ -222,14 +222,18 @@ def _analytics(demo: Path) -> None:
         "metrics json, baseline_metrics json)"
     )
     upgrade_metrics = '{"roc_auc": 0.7, "positives": 40}'
+    forecast_metrics = (
+        '{"mape": 0.12, "coverage_80": 0.83, "coverage_80_uncalibrated": 0.6, '
+        '"interval_width": 9.5}'
+    )
+    forecast_baseline = '{"mape": 0.2, "coverage_80": 0.9, "interval_width": 14.0}'
     con.execute(
         "insert into main.model_runs values "
         "('1', 'upgrade_classifier', '2026-12-15 01:00', ?, '{\"roc_auc\": 0.61}'), "
         "('2', 'forecast_slack', '2026-12-01 01:00', '{\"mape\": 0.5, \"coverage_80\": 0.5}', "
         "'{\"mape\": 0.9}'), "
-        "('3', 'forecast_slack', '2026-12-15 01:00', '{\"mape\": 0.12, \"coverage_80\": 0.83}', "
-        "'{\"mape\": 0.2}')",
-        [upgrade_metrics],
+        "('3', 'forecast_slack', '2026-12-15 01:00', ?, ?)",
+        [upgrade_metrics, forecast_metrics, forecast_baseline],
     )
     _marts(con)
     con.close()
@@ -347,9 +351,21 @@ def test_anomaly_truth_missing(demo: Path) -> None:
 
 
 def test_forecasts_latest_run(demo: Path) -> None:
+    # The snapshot's model_runs has no parameters column, so method and scale are unknown.
     models = evaluate_demo(demo)["forecasts"]["models"]
     assert models == [
-        {"model": "forecast_slack", "mape": 0.12, "coverage_80": 0.83, "baseline_mape": 0.2}
+        {
+            "model": "forecast_slack",
+            "method": None,
+            "mape": 0.12,
+            "baseline_mape": 0.2,
+            "coverage_80": 0.83,
+            "coverage_80_uncalibrated": 0.6,
+            "baseline_coverage_80": 0.9,
+            "interval_width": 9.5,
+            "baseline_interval_width": 14.0,
+            "interval_scale": None,
+        }
     ]
 
 

@@ -9,9 +9,12 @@ import pytest
 
 from licpipe.ml.forecasting import (
     backtest,
+    conformal_scale,
     forecast_many,
     forecast_series,
+    interval_scores,
     masked_mape,
+    scale_interval,
     symmetric_mape,
 )
 
@@ -33,6 +36,12 @@ def quarterly_history(seed: int = 7) -> pd.DataFrame:
     return pd.DataFrame({"ds": days, "y": weekly + bump + rng.normal(0, 3, len(days))})
 
 
+def weekly_history(noise: np.ndarray) -> pd.DataFrame:
+    """Return 100 seats on weekdays and 35 at weekends from 2024-01-01, plus `noise`."""
+    days = pd.date_range("2024-01-01", periods=len(noise), freq="D")
+    return pd.DataFrame({"ds": days, "y": np.where(days.dayofweek < 5, 100.0, 35.0) + noise})
+
+
 def read_fixture(name: str) -> pd.DataFrame:
     return pd.read_csv(FIXTURES / name, parse_dates=["ds"])
 
@@ -52,6 +61,7 @@ def test_single_point_is_naive():
     assert (frame["yhat_upper"] == 3).all()
     assert (frame["method"] == "naive").all()
     assert frame["insufficient_history"].all()
+    assert result.interval_scale is None
 
 
 def test_zero_series_is_constant():
@@ -173,6 +183,78 @@ def test_backtest_counts_partial_skips():
     assert scores["folds_run"] == 1
     assert scores["folds_skipped"] == 2
     assert scores["n_scored"] == 2
+
+
+def test_interval_scores_and_scale():
+    yhat = np.array([10.0, 10.0, 10.0, 10.0])
+    lower = np.array([8.0, 8.0, 10.0, 0.0])
+    upper = np.array([14.0, 14.0, 10.0, 12.0])
+    actual = np.array([6.0, 12.0, 11.0, 10.0])
+
+    scores = interval_scores(actual, yhat, lower, upper)
+    scaled_lower, scaled_upper = scale_interval(yhat, lower, upper, 2.0, floor=0.0, cap=17.0)
+
+    # 4 below yhat over a lower half-width of 2; 2 above over 4; 1 above over the 0.5 minimum.
+    np.testing.assert_allclose(scores, [2.0, 0.5, 2.0, 0.0])
+    np.testing.assert_allclose(scaled_lower, [6.0, 6.0, 9.0, 0.0])
+    np.testing.assert_allclose(scaled_upper, [17.0, 17.0, 11.0, 14.0])
+
+
+def test_conformal_scale_rank():
+    scores = np.arange(1.0, 21.0)
+
+    # The ceil(21 * 0.8) = 17th smallest of 20 scores.
+    assert conformal_scale(scores, 0.8) == 17.0
+    assert conformal_scale(scores[:13], 0.8) is None
+
+
+def test_calibration_widens_undercovering_intervals():
+    # AR(1) noise: Prophet assumes independent errors, so its intervals are too narrow.
+    rng = np.random.default_rng(1)
+    noise = np.zeros(180)
+    for day in range(1, 180):
+        noise[day] = 0.8 * noise[day - 1] + rng.normal(0, 4)
+
+    scores = backtest(weekly_history(noise))
+
+    assert scores["folds_calibrated"] == 3
+    assert scores["interval_scale"] > 1.5
+    assert scores["coverage_80_uncalibrated"] < 0.5
+    assert scores["coverage_80"] > scores["coverage_80_uncalibrated"] + 0.2
+    assert 0 < scores["baseline_coverage_80"] <= 1
+    assert scores["interval_width"] > 0
+
+
+def test_calibration_never_sees_scored_days():
+    # Noise jumps from 1 to 15 seats on the first scored day. Calibrating on earlier days
+    # cannot know that, so coverage stays low, though the final scale learns the jump.
+    rng = np.random.default_rng(0)
+    spread = np.where(np.arange(180) >= 152, 15.0, 1.0)
+    history = weekly_history(rng.normal(0, 1, 180) * spread)
+
+    scores = backtest(history, folds=1)
+
+    assert scores["folds_calibrated"] == 1
+    assert scores["coverage_80"] < 0.3
+    assert scores["interval_scale"] > 5
+
+
+def test_forecast_many_uses_backtest_scale():
+    history = quarterly_history()
+    series = history.assign(series_key="crm", series_type="application", application="crm")
+    horizon = date(2024, 5, 31)
+
+    _, metrics = forecast_many(series, {"crm": horizon})
+    row = metrics.set_index("series_key").loc["crm"]
+    scale = backtest(history, folds=3, horizon_days=28)["interval_scale"]
+    unscaled = forecast_series(history, horizon_end=horizon).frame
+    scaled = forecast_series(history, horizon_end=horizon, interval_scale=scale).frame
+
+    assert row["interval_scale"] == pytest.approx(scale)
+    assert row["calibration_days"] == 6 * 28
+    assert scale != pytest.approx(1.0)
+    upper_half = scaled["yhat_upper"] - scaled["yhat"]
+    np.testing.assert_allclose(upper_half, scale * (unscaled["yhat_upper"] - unscaled["yhat"]))
 
 
 def test_masked_mape_ignores_zero_actuals():
