@@ -17,6 +17,7 @@ final as (
         trim(application) as application,
         nullif(trim(sku), '') as sku,
         lower(trim(license_model)) as license_model,
+        nullif(trim(vendor_daemon), '') as vendor_daemon,
     from catalog
     where raw_name is not null
 

@@ -20,7 +20,13 @@ installs as (
 
 purchase_lines as (
 
-    select * from {{ ref('stg_entitlements__purchase_lines') }}
+    select * from {{ ref('int_purchase_lines') }}
+
+),
+
+flexlm_features as (
+
+    select * from {{ ref('int_flexlm_features') }}
 
 ),
 
@@ -36,6 +42,7 @@ install_names as (
         'installs' as source,
         installs.application_name as raw_name,
         installs.device_name as example_value,
+        1 as rows,
     from installs
     where nullif(trim(installs.application_name), '') is not null
         and not exists (
@@ -49,19 +56,29 @@ install_names as (
 
 purchase_names as (
 
-    -- A purchase line maps by its SKU or its FlexLM feature.
+    -- A purchase line maps by its SKU, a SKU alias, its FlexLM feature or its
+    -- application name.
     select
         'entitlements' as source,
-        coalesce(purchase_lines.sku, purchase_lines.application) as raw_name,
-        purchase_lines._source_file as example_value,
+        coalesce(raw_sku, application) as raw_name,
+        _source_file as example_value,
+        1 as rows,
     from purchase_lines
-    where not exists (
-        select 1
-        from catalog
-        where lower(catalog.sku) = lower(trim(purchase_lines.sku))
-            or lower(catalog.raw_name) = lower(trim(purchase_lines.feature))
-            or lower(catalog.application) = lower(trim(purchase_lines.application))
-    )
+    where not is_catalogued
+
+),
+
+flexlm_names as (
+
+    -- A FlexLM feature maps by its code and vendor daemon, so the daemons
+    -- serving an unmapped feature are its examples.
+    select
+        'flexlm' as source,
+        feature as raw_name,
+        'daemon ' || coalesce(nullif(daemon, ''), 'not named') as example_value,
+        rows,
+    from flexlm_features
+    where application_id is null
 
 ),
 
@@ -71,6 +88,7 @@ unioned as (
         source,
         raw_name,
         raw_identity as example_value,
+        1 as rows,
     from assignments
     where application_id is null
 
@@ -80,8 +98,10 @@ unioned as (
         source,
         raw_name,
         raw_identity as example_value,
+        1 as rows,
     from usage_events
     where application_id is null
+        and source <> 'flexlm'
 
     union all
 
@@ -91,6 +111,10 @@ unioned as (
 
     select * from purchase_names
 
+    union all
+
+    select * from flexlm_names
+
 ),
 
 final as (
@@ -98,7 +122,7 @@ final as (
     select
         source,
         raw_name,
-        count(*) as rows,
+        cast(sum(rows) as bigint) as rows,
         string_agg(distinct example_value, '; ')[:200] as example_values,
     from unioned
     group by source, raw_name

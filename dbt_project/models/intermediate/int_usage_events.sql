@@ -52,6 +52,12 @@ flexlm_sessions as (
 
 ),
 
+flexlm_features as (
+
+    select * from {{ ref('int_flexlm_features') }}
+
+),
+
 m365_teams_activities as (
 
     select * from {{ ref('stg_m365__teams_user_activities') }}
@@ -257,21 +263,32 @@ flexlm_session_days as (
 
 flexlm_events as (
 
+    -- FlexLM features map to the catalog by feature code and vendor daemon.
     select
         'flexlm' as source,
-        user_name as raw_identity,
-        'flexlm' as catalog_source,
-        feature as raw_name,
-        usage_date,
+        flexlm_session_days.user_name as raw_identity,
+        flexlm_session_days.feature as raw_name,
+        flexlm_features.application_id,
+        flexlm_features.application,
+        flexlm_session_days.usage_date,
         case
-            when usage_date = cast(checkout_at as date) then 1 else 0
+            when flexlm_session_days.usage_date
+                = cast(flexlm_session_days.checkout_at as date)
+                then 1
+            else 0
         end as sessions,
-        coalesce(minutes, 0) as minutes,
+        coalesce(flexlm_session_days.minutes, 0) as minutes,
         case
-            when usage_date = cast(checkout_at as date) then 1 else 0
+            when flexlm_session_days.usage_date
+                = cast(flexlm_session_days.checkout_at as date)
+                then 1
+            else 0
         end as events,
-        feature,
+        flexlm_session_days.feature,
     from flexlm_session_days
+    left join flexlm_features
+        on coalesce(flexlm_session_days.daemon, '') = flexlm_features.daemon
+        and flexlm_session_days.feature = flexlm_features.feature
 
 ),
 
@@ -366,8 +383,6 @@ unioned as (
     union all
     select * from salesforce_events
     union all
-    select * from flexlm_events
-    union all
     select * from entra_events
     union all
     select * from saas_events
@@ -401,13 +416,11 @@ catalog_matches as (
 
 ),
 
-final as (
+catalogued as (
 
     select
         unioned.source,
         unioned.raw_identity,
-        identities.user_key,
-        identities.match_method,
         unioned.raw_name,
         catalog_matches.application_id,
         catalog_matches.application,
@@ -420,9 +433,32 @@ final as (
     left join catalog_matches
         on unioned.catalog_source = catalog_matches.catalog_source
         and unioned.raw_name = catalog_matches.raw_name
+
+    union all
+
+    select * from flexlm_events
+
+),
+
+final as (
+
+    select
+        catalogued.source,
+        catalogued.raw_identity,
+        identities.user_key,
+        identities.match_method,
+        catalogued.raw_name,
+        catalogued.application_id,
+        catalogued.application,
+        catalogued.usage_date,
+        catalogued.sessions,
+        catalogued.minutes,
+        catalogued.events,
+        catalogued.feature,
+    from catalogued
     left join identities
-        on unioned.source = identities.source
-        and coalesce(unioned.raw_identity, '') = identities.raw_identity
+        on catalogued.source = identities.source
+        and coalesce(catalogued.raw_identity, '') = identities.raw_identity
 
 )
 

@@ -8,7 +8,7 @@ catalog as (
 
 purchase_lines as (
 
-    select * from {{ ref('stg_entitlements__purchase_lines') }}
+    select * from {{ ref('int_purchase_lines') }}
 
 ),
 
@@ -32,13 +32,13 @@ purchased_applications as (
 
     -- Purchase lines for products the catalog lacks still need an application.
     select
-        {{ purchased_application_id('purchase_lines') }} as application_id,
-        min(purchase_lines.application) as application,
-        min(purchase_lines.vendor) as vendor,
-        min(purchase_lines.license_model) as license_model,
+        application_id,
+        min(application) as application,
+        min(vendor) as vendor,
+        min(license_model) as license_model,
     from purchase_lines
-    where {{ purchased_application_id('purchase_lines') }} is not null
-    group by 1
+    where application_id is not null
+    group by application_id
 
 ),
 

@@ -14,7 +14,7 @@ applications as (
 
 purchase_lines as (
 
-    select * from {{ ref('stg_entitlements__purchase_lines') }}
+    select * from {{ ref('int_purchase_lines') }}
 
 ),
 
@@ -27,17 +27,7 @@ as_of as (
 lines as (
 
     select
-        purchase_lines.* exclude (sku),
-        -- The catalog's spelling of a SKU, so assignments and lines join.
-        coalesce(
-            (
-                select min(catalog.sku)
-                from catalog
-                where lower(catalog.sku) = lower(trim(purchase_lines.sku))
-            ),
-            trim(purchase_lines.sku)
-        ) as sku,
-        {{ purchased_application_id('purchase_lines') }} as application_id,
+        purchase_lines.*,
         coalesce(
             purchase_lines.term_start <= as_of.as_of_date, true
         )

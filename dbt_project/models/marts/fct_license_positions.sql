@@ -8,7 +8,7 @@ skus as (
 
 purchase_lines as (
 
-    select * from {{ ref('stg_entitlements__purchase_lines') }}
+    select * from {{ ref('int_purchase_lines') }}
 
 ),
 
@@ -90,7 +90,7 @@ owned as (
         sum(purchase_lines.seats) as seats_owned,
     from grid
     inner join purchase_lines
-        on lower(trim(purchase_lines.sku)) = lower(grid.sku)
+        on purchase_lines.sku = grid.sku
         and coalesce(purchase_lines.term_start <= grid.position_date, true)
         and coalesce(purchase_lines.term_end >= grid.position_date, true)
     group by 1, 2
