@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 
 import duckdb
@@ -108,6 +109,13 @@ M365_ROWS = [
     },
 ]
 
+VIEWER_SNAPSHOT = {
+    "snapshot_at": datetime(2024, 3, 31, 12, 30),
+    "server": "27000@LICSRV01",
+    "vendor": "acmed",
+    "feature": "CAD_VIEW",
+}
+
 OKTA_EVENT = {
     "event_type": "user.authentication.sso",
     "actor_alternate_id": "jane.doe@example.com",
@@ -201,6 +209,9 @@ def warehouse(tmp_path_factory):
         [
             {**snapshot, "user_name": "jdoe", "host": "ws-001", "seats": 1, "kind": "checkout"},
             {**snapshot, "seats": 2, "kind": "reservation", "reserved_for": "kpark"},
+            # A feature no debug log and no catalog row names.
+            {**VIEWER_SNAPSHOT, "user_name": "kpark", "seats": 1, "kind": "checkout"},
+            {**VIEWER_SNAPSHOT, "user_name": "jdoe", "seats": 2, "kind": "checkout"},
         ],
         source_file="flexlm/lmstat_a_20240331.txt",
     )
@@ -208,7 +219,10 @@ def warehouse(tmp_path_factory):
     insert_rows(
         path,
         "lmstat_features",
-        [{**snapshot, "issued": 10, "in_use": 3}],
+        [
+            {**snapshot, "issued": 10, "in_use": 3},
+            {**VIEWER_SNAPSHOT, "issued": 4, "in_use": 3},
+        ],
         source_file="flexlm/lmstat_a_20240331.txt",
     )
 
@@ -409,7 +423,7 @@ def test_concurrency_hours_are_continuous(warehouse):
     count = rows(
         warehouse,
         "select count(*), count(distinct feature_key), min(application_id) "
-        "from main_marts.fct_concurrency",
+        "from main_marts.fct_concurrency where feature = 'CAD_PRO'",
     )
     # 10:00 on 03-30 to 08:00 on 03-31 inclusive.
     assert count == [(23, 1, "acmecad")]
@@ -531,6 +545,46 @@ def test_lmstat_snapshot_beside_log_peak(warehouse):
     hours = rows(
         warehouse,
         "select hour_start, snapshot_seats_in_use, snapshot_seats_issued "
-        "from main_marts.fct_concurrency where snapshot_seats_issued is not null",
+        "from main_marts.fct_concurrency where snapshot_seats_issued is not null "
+        "and feature = 'CAD_PRO'",
     )
     assert hours == [(datetime(2024, 3, 31, 7), 1, 10)]
+
+
+def test_snapshot_only_feature_has_hours(warehouse):
+    hours = rows(
+        warehouse,
+        "select feature_key, hour_start, peak_concurrent_seats, checkouts, distinct_users, "
+        "snapshot_seats_in_use, snapshot_seats_issued, application_id "
+        "from main_marts.fct_concurrency where feature = 'CAD_VIEW'",
+    )
+    # The snapshot's upper-case host takes the debug log's spelling.
+    assert hours == [
+        ("licsrv01/acmed/CAD_VIEW", datetime(2024, 3, 31, 12), 3, 0, 2, 3, 4, None),
+    ]
+
+
+def test_unmapped_feature_names_daemon(warehouse):
+    unmapped = rows(
+        warehouse,
+        "select rows, example_values from main_intermediate.int_unmapped_applications "
+        "where source = 'flexlm' and raw_name = 'CAD_VIEW'",
+    )
+    assert unmapped == [(3, "daemon acmed")]
+
+
+def test_snapshot_user_resolves(warehouse):
+    methods = rows(
+        warehouse,
+        "select match_method, user_key from main_intermediate.int_identities "
+        "where source = 'flexlm' and raw_identity = 'kpark'",
+    )
+    assert methods == [("hr_username", "kim.park@example.com")]
+
+
+def test_unmapped_names_warn(warehouse):
+    results = json.loads((warehouse.parent / "dbt_target" / "run_results.json").read_text())
+    statuses = {
+        result["unique_id"].split(".")[2]: result["status"] for result in results["results"]
+    }
+    assert statuses["unmapped_applications_warn"] == "warn"

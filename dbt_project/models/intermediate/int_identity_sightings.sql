@@ -62,6 +62,12 @@ flexlm_events as (
 
 ),
 
+lmstat_checkouts as (
+
+    select * from {{ ref('stg_flexlm__lmstat_checkouts') }}
+
+),
+
 m365_app_details as (
 
     select * from {{ ref('stg_m365__app_user_details') }}
@@ -278,6 +284,18 @@ flexlm_sightings as (
         false as is_concealed,
         cast(event_at as date) as seen_on,
     from flexlm_events
+    where user_name is not null
+
+    union all
+
+    select
+        'flexlm' as source,
+        user_name as raw_identity,
+        cast(null as varchar) as candidate_email,
+        os_login as candidate_login,
+        false as is_concealed,
+        cast(snapshot_at as date) as seen_on,
+    from lmstat_checkouts
     where user_name is not null
 
 ),

@@ -18,9 +18,9 @@ identities as (
 
 ),
 
-catalog as (
+flexlm_features as (
 
-    select * from {{ ref('int_app_catalog') }}
+    select * from {{ ref('int_flexlm_features') }}
 
 ),
 
@@ -57,6 +57,65 @@ session_spans as (
 
 ),
 
+log_servers as (
+
+    -- One spelling per host, so a snapshot joins one log server.
+    select
+        lower(server) as host,
+        min(server) as server,
+    from (
+        select server from session_spans
+        union
+        select coalesce(server, '') as server from events
+    ) as servers
+    group by lower(server)
+
+),
+
+snapshot_rows as (
+
+    -- lmstat names the server `port@host` (the first host of a triad), the debug
+    -- log by host alone.
+    select
+        lower(split_part(split_part(server, ',', 1), '@', -1)) as host,
+        coalesce(daemon, '') as daemon,
+        feature,
+        snapshot_at,
+        kind,
+        user_name,
+        seats,
+        cast(null as integer) as licenses_issued,
+    from lmstat_checkouts
+
+    union all
+
+    select
+        lower(split_part(split_part(server, ',', 1), '@', -1)) as host,
+        coalesce(daemon, '') as daemon,
+        feature,
+        snapshot_at,
+        'totals' as kind,
+        cast(null as varchar) as user_name,
+        cast(null as integer) as seats,
+        licenses_issued,
+    from lmstat_features
+
+),
+
+snapshot_lines as (
+
+    -- A snapshot takes the debug log's spelling of its host.
+    select
+        coalesce(log_servers.server, snapshot_rows.host, '') as server,
+        snapshot_rows.* exclude (host),
+    from snapshot_rows
+    left join log_servers
+        on snapshot_rows.host = log_servers.host
+    where snapshot_rows.snapshot_at is not null
+        and snapshot_rows.feature is not null
+
+),
+
 feature_ranges as (
 
     select
@@ -84,6 +143,16 @@ feature_ranges as (
             event_at as last_at,
         from events
         where feature is not null and event_at is not null
+
+        union all
+
+        select
+            server,
+            daemon,
+            feature,
+            snapshot_at as first_at,
+            snapshot_at as last_at,
+        from snapshot_lines
     ) as spans
     group by server, daemon, feature
 
@@ -221,6 +290,23 @@ session_hours as (
             )
         ) as grid(hour_start)
 
+    union all
+
+    -- A user holding a checkout in an lmstat snapshot uses the feature in the
+    -- snapshot's hour, whether or not a debug log covers it.
+    select
+        snapshot_lines.server,
+        snapshot_lines.daemon,
+        snapshot_lines.feature,
+        coalesce(identities.user_key, snapshot_lines.user_name) as person,
+        date_trunc('hour', snapshot_lines.snapshot_at) as hour_start,
+    from snapshot_lines
+    left join identities
+        on identities.source = 'flexlm'
+        and coalesce(snapshot_lines.user_name, '') = identities.raw_identity
+    where snapshot_lines.kind = 'checkout'
+        and snapshot_lines.user_name is not null
+
 ),
 
 hourly_users as (
@@ -238,64 +324,16 @@ hourly_users as (
 
 snapshot_checkouts as (
 
-    -- lmstat names the server `port@host` (the first host of a triad), the debug
-    -- log by host alone. Reservations and queued requests are not use.
+    -- Reservations and queued requests are not use.
     select
-        lower(split_part(split_part(server, ',', 1), '@', -1)) as server_host,
-        coalesce(daemon, '') as daemon,
+        server,
+        daemon,
         feature,
         date_trunc('hour', snapshot_at) as hour_start,
         sum(coalesce(seats, 1)) filter (where kind = 'checkout') as seats_in_use,
-    from lmstat_checkouts
-    where snapshot_at is not null
-    group by 1, 2, 3, 4
-
-),
-
-snapshot_totals as (
-
-    select
-        lower(split_part(split_part(server, ',', 1), '@', -1)) as server_host,
-        coalesce(daemon, '') as daemon,
-        feature,
-        date_trunc('hour', snapshot_at) as hour_start,
         max(licenses_issued) as seats_issued,
-    from lmstat_features
-    where snapshot_at is not null
+    from snapshot_lines
     group by 1, 2, 3, 4
-
-),
-
-feature_applications as (
-
-    select
-        features.server,
-        features.daemon,
-        features.feature,
-        coalesce(
-            arg_max(
-                by_feature.application_id,
-                [
-                    lpad(length(by_feature.raw_name)::varchar, 4, '0'),
-                    by_feature.raw_name,
-                ],
-            ),
-            arg_max(
-                by_daemon.application_id,
-                [
-                    lpad(length(by_daemon.raw_name)::varchar, 4, '0'),
-                    by_daemon.raw_name,
-                ],
-            )
-        ) as application_id,
-    from feature_ranges as features
-    left join catalog as by_feature
-        on by_feature.source = 'flexlm'
-        and {{ catalog_matches('by_feature', 'features.feature') }}
-    left join catalog as by_daemon
-        on by_daemon.source = 'flexlm'
-        and {{ catalog_matches('by_daemon', 'features.daemon') }}
-    group by 1, 2, 3
 
 ),
 
@@ -311,12 +349,14 @@ final as (
         nullif(hours.server, '') as server,
         nullif(hours.daemon, '') as daemon,
         hours.feature,
-        feature_applications.application_id,
+        flexlm_features.application_id,
         hours.hour_start,
+        -- A snapshot is a sample of the hour, so the peak is at least its count.
         cast(
             greatest(
                 levels_at_hour_start.seats_at_start,
-                coalesce(hourly_peaks.peak_within_hour, 0)
+                coalesce(hourly_peaks.peak_within_hour, 0),
+                coalesce(snapshot_checkouts.seats_in_use, 0)
             ) as integer
         ) as peak_concurrent_seats,
         cast(coalesce(hourly_checkouts.checkouts, 0) as integer) as checkouts,
@@ -325,7 +365,8 @@ final as (
             as distinct_users,
         cast(snapshot_checkouts.seats_in_use as integer)
             as snapshot_seats_in_use,
-        cast(snapshot_totals.seats_issued as integer) as snapshot_seats_issued,
+        cast(snapshot_checkouts.seats_issued as integer)
+            as snapshot_seats_issued,
     from hours
     left join levels_at_hour_start
         using (server, daemon, feature, hour_start)
@@ -337,18 +378,11 @@ final as (
         using (server, daemon, feature, hour_start)
     left join hourly_users
         using (server, daemon, feature, hour_start)
-    left join feature_applications
-        using (server, daemon, feature)
     left join snapshot_checkouts
-        on lower(hours.server) = snapshot_checkouts.server_host
-        and hours.daemon = snapshot_checkouts.daemon
-        and hours.feature = snapshot_checkouts.feature
-        and hours.hour_start = snapshot_checkouts.hour_start
-    left join snapshot_totals
-        on lower(hours.server) = snapshot_totals.server_host
-        and hours.daemon = snapshot_totals.daemon
-        and hours.feature = snapshot_totals.feature
-        and hours.hour_start = snapshot_totals.hour_start
+        using (server, daemon, feature, hour_start)
+    left join flexlm_features
+        on hours.daemon = flexlm_features.daemon
+        and hours.feature = flexlm_features.feature
 
 )
 
