@@ -8,7 +8,7 @@
 {%- set cleaned -%}
 regexp_replace(
     regexp_replace(
-        lower(regexp_replace({{ expression }}, '^\s+|\s+$', '', 'g')),
+        lower({{ trim_spaces(expression) }}),
         '^[^\\@]*\\',
         ''
     ),
@@ -43,7 +43,7 @@ nullif(
 nullif(
     regexp_replace(
         regexp_replace(
-            lower(regexp_replace({{ expression }}, '^\s+|\s+$', '', 'g')),
+            lower({{ trim_spaces(expression) }}),
             '^[^\\@]*\\',
             ''
         ),
@@ -51,5 +51,20 @@ nullif(
         ''
     ),
     ''
+)
+{%- endmacro %}
+
+
+{#
+  The expression without leading and trailing white space, counting the
+  no-break space, zero-width space and byte-order mark that exports leave
+  around names, which SQL trim() and the regular expression \s both miss.
+#}
+{% macro trim_spaces(expression) -%}
+regexp_replace(
+    {{ expression }},
+    '^[\s\x{00A0}\x{200B}\x{FEFF}]+|[\s\x{00A0}\x{200B}\x{FEFF}]+$',
+    '',
+    'g'
 )
 {%- endmacro %}
