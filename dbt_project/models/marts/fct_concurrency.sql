@@ -74,8 +74,8 @@ log_servers as (
 
 snapshot_rows as (
 
-    -- lmstat names the server `port@host` (the first host of a triad), the debug
-    -- log by host alone.
+    -- lmstat names the server `port@host` (the first host of a triad), the
+    -- debug log by host alone.
     select
         lower(split_part(split_part(server, ',', 1), '@', -1)) as host,
         coalesce(daemon, '') as daemon,
@@ -330,7 +330,8 @@ snapshot_checkouts as (
         daemon,
         feature,
         date_trunc('hour', snapshot_at) as hour_start,
-        sum(coalesce(seats, 1)) filter (where kind = 'checkout') as seats_in_use,
+        sum(coalesce(seats, 1)) filter (where kind = 'checkout')
+            as seats_in_use,
         max(licenses_issued) as seats_issued,
     from snapshot_lines
     group by 1, 2, 3, 4
@@ -351,7 +352,8 @@ final as (
         hours.feature,
         flexlm_features.application_id,
         hours.hour_start,
-        -- A snapshot is a sample of the hour, so the peak is at least its count.
+        -- A snapshot is a sample of the hour, so the peak is at least its
+        -- count.
         cast(
             greatest(
                 levels_at_hour_start.seats_at_start,
