@@ -204,9 +204,9 @@ def _latest_runs(con, prefix: str) -> list[dict]:
             "model": model,
             "metrics": _json(metrics),
             "baseline_metrics": _json(baseline),
-            "parameters": _json(params),
+            "parameters": _json(parameter_json),
         }
-        for model, metrics, baseline, params in rows
+        for model, metrics, baseline, parameter_json in rows
     ]
 
 
@@ -231,7 +231,7 @@ def _read_mart(con, table: str, columns: str):
 
 
 def _baseline_by_pair(con, scores) -> dict[tuple[str, str], float]:
-    """Key a (user_key, application_id, score) frame by (e-mail, application name).
+    """Return the scores of a (user_key, application_id, score) frame by (e-mail, application).
 
     A user_key missing from marts.dim_users, or a snapshot without it, is used as the e-mail.
     """
@@ -271,7 +271,7 @@ def _held_out(con, prefix: str) -> dict | None:
 
 
 def _score_classifier(con, section: dict, table: str, pairs: list, labels: list[int]) -> None:
-    """Score the predictions in `table` on the truth rows `pairs`; a missing row scores 0."""
+    """Score the predictions in `table` on the truth rows `pairs`, where a missing row scores 0."""
     section.update(evaluated=len(pairs), positives=sum(labels))
     if not _table_exists(con, "main", table):
         _missing(section, table)
@@ -280,10 +280,16 @@ def _score_classifier(con, section: dict, table: str, pairs: list, labels: list[
     _ranking(section, "", labels, [probability.get(pair, 0.0) for pair in pairs])
 
 
-def _score_baseline(section: dict, baseline, pairs: list, labels: list[int]) -> None:
-    """Score baseline values, keyed like the truth rows, on the same rows as the model."""
+def _score_baseline(
+    section: dict, baseline, pairs: list, labels: list[int], source_tables: str
+) -> None:
+    """Score baseline values, keyed like the truth rows, on the same rows as the model.
+
+    `source_tables` names the marts the baseline is computed from, for the reason when it is
+    None.
+    """
     if baseline is None:
-        section["baseline_reason"] = "marts.fct_daily_usage or marts.dim_users not found"
+        section["baseline_reason"] = f"{source_tables} not found in analytics.duckdb"
         return
     _ranking(section, "baseline_", labels, [baseline.get(pair, 0.0) for pair in pairs])
 
@@ -310,7 +316,7 @@ def _score_upgrade(con, truth: _Truth) -> dict:
     baseline = None
     if usage is not None:
         baseline = _baseline_by_pair(con, upgrade_baseline_scores(usage, truth.as_of))
-    _score_baseline(section, baseline, eligible, labels)
+    _score_baseline(section, baseline, eligible, labels, "marts.fct_daily_usage")
     section["held_out"] = _held_out(con, "upgrade")
     return section
 
@@ -354,7 +360,9 @@ def _score_provisioning(con, truth: _Truth) -> dict:
     if usage is not None and users is not None:
         scores = provisioning_baseline_scores(usage, users, truth.as_of)
         baseline = _baseline_by_pair(con, scores)
-    _score_baseline(section, baseline, candidates, labels)
+    _score_baseline(
+        section, baseline, candidates, labels, "marts.fct_daily_usage or marts.dim_users"
+    )
     section["held_out"] = _held_out(con, "provisioning")
     return section
 

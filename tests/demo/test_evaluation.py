@@ -292,7 +292,7 @@ def test_upgrade_held_out_from_model_runs(demo: Path) -> None:
 
 
 def test_provisioning_auc(demo: Path) -> None:
-    # Candidates are the 9 active employees without Adobe; n1 (0.8) loses only to e (0.9), and
+    # Candidates are the 9 active employees without Adobe. n1 (0.8) loses only to e (0.9), and
     # e alone is the top decile of 9 rows.
     provisioning = evaluate_demo(demo)["provisioning"]
     assert provisioning["evaluated"] == 9

@@ -194,7 +194,8 @@ def test_interval_scores_and_scale():
     scores = interval_scores(actual, yhat, lower, upper)
     scaled_lower, scaled_upper = scale_interval(yhat, lower, upper, 2.0, floor=0.0, cap=17.0)
 
-    # 4 below yhat over a lower half-width of 2; 2 above over 4; 1 above over the 0.5 minimum.
+    # 4 below yhat over a lower half-width of 2 scores 2, and 2 above over 4 scores 0.5. The
+    # third interval has no width, so 1 above counts over the 0.5 minimum.
     np.testing.assert_allclose(scores, [2.0, 0.5, 2.0, 0.0])
     np.testing.assert_allclose(scaled_lower, [6.0, 6.0, 9.0, 0.0])
     np.testing.assert_allclose(scaled_upper, [17.0, 17.0, 11.0, 14.0])
