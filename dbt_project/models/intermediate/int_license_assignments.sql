@@ -1,5 +1,6 @@
 {%- set services = [
-    'exchange', 'onedrive', 'sharepoint', 'skype_for_business', 'yammer', 'teams',
+    'exchange', 'onedrive', 'sharepoint', 'skype_for_business', 'yammer',
+    'teams',
 ] -%}
 
 with
@@ -96,7 +97,8 @@ adobe_assignments as (
         -- the wall clock, not the data's date, so the date stays unknown.
         cast(null as date) as assigned_on,
     from adobe_users,
-        unnest(string_split(product_configurations, ',')) as configuration(raw_name)
+        unnest(string_split(product_configurations, ','))
+            as configuration(raw_name)
     where coalesce(status, 'active') not in ('removed', 'disabled', 'inactive')
         and nullif(trim(configuration.raw_name), '') is not null
 

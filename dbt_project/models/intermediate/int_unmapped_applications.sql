@@ -49,7 +49,9 @@ install_names as (
             select 1
             from catalog
             where catalog.source = 'installs'
-                and {{ catalog_matches('catalog', 'installs.application_name') }}
+                and {{
+                    catalog_matches('catalog', 'installs.application_name')
+                }}
         )
 
 ),

@@ -248,7 +248,9 @@ installed as (
     from grid
     inner join install_applications
         on grid.application_id = install_applications.application_id
-        and coalesce(install_applications.installed_on <= grid.position_date, true)
+        and coalesce(
+            install_applications.installed_on <= grid.position_date, true
+        )
     group by 1, 2
 
 ),
@@ -266,7 +268,8 @@ final as (
         cast(coalesce(active.active_90d, 0) as integer) as active_90d,
         cast(coalesce(installed.installed, 0) as integer) as installed,
         cast(
-            coalesce(owned.seats_owned, 0) - coalesce(assigned.seats_assigned, 0)
+            coalesce(owned.seats_owned, 0)
+            - coalesce(assigned.seats_assigned, 0)
             as integer
         ) as seats_gap,
     from grid

@@ -13,7 +13,8 @@ renamed as (
         username,
         domain,
         email,
-        {{ user_key('coalesce(nullif(trim(email), \'\'), username)') }} as user_key,
+        {{ user_key('coalesce(nullif(trim(email), \'\'), username)') }}
+            as user_key,
         first_name,
         last_name,
         country_code,

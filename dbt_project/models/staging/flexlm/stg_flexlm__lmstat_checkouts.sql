@@ -12,7 +12,8 @@ source as (
 renamed as (
 
     select
-        {{ column_or_null(columns, 'snapshot_at', 'timestamp') }} as snapshot_at,
+        {{ column_or_null(columns, 'snapshot_at', 'timestamp') }}
+            as snapshot_at,
         {{ column_or_null(columns, 'server', 'varchar') }} as server,
         {{ column_or_null(columns, 'vendor', 'varchar') }} as daemon,
         {{ column_or_null(columns, 'feature', 'varchar') }} as feature,
@@ -25,7 +26,8 @@ renamed as (
         {{ column_or_null(columns, 'kind', 'varchar') }} as kind,
         {{ column_or_null(columns, 'linger_seconds', 'integer') }}
             as linger_seconds,
-        {{ column_or_null(columns, 'reserved_for', 'varchar') }} as reserved_for,
+        {{ column_or_null(columns, 'reserved_for', 'varchar') }}
+            as reserved_for,
         _source_file,
         _line_number,
         _loaded_at,

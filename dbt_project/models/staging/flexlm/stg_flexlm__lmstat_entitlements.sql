@@ -18,7 +18,8 @@ renamed as (
         {{ column_or_null(columns, 'version', 'varchar') }} as version,
         {{ column_or_null(columns, 'seats', 'integer') }} as seats,
         {{ column_or_null(columns, 'expires', 'date') }} as expires_on,
-        {{ column_or_null(columns, 'is_permanent', 'boolean') }} as is_permanent,
+        {{ column_or_null(columns, 'is_permanent', 'boolean') }}
+            as is_permanent,
         _source_file,
         _line_number,
         _loaded_at,

@@ -12,7 +12,8 @@ source as (
 renamed as (
 
     select
-        {{ column_or_null(columns, 'snapshot_at', 'timestamp') }} as snapshot_at,
+        {{ column_or_null(columns, 'snapshot_at', 'timestamp') }}
+            as snapshot_at,
         {{ column_or_null(columns, 'server', 'varchar') }} as server,
         {{ column_or_null(columns, 'vendor', 'varchar') }} as daemon,
         {{ column_or_null(columns, 'feature', 'varchar') }} as feature,
@@ -20,7 +21,8 @@ renamed as (
         {{ column_or_null(columns, 'issued', 'integer') }} as licenses_issued,
         {{ column_or_null(columns, 'in_use', 'integer') }} as licenses_in_use,
         {{ column_or_null(columns, 'expires', 'date') }} as expires_on,
-        {{ column_or_null(columns, 'is_uncounted', 'boolean') }} as is_uncounted,
+        {{ column_or_null(columns, 'is_uncounted', 'boolean') }}
+            as is_uncounted,
         _source_file,
         _line_number,
         _loaded_at,

@@ -1,5 +1,6 @@
 {%- set services = [
-    'exchange', 'onedrive', 'sharepoint', 'skype_for_business', 'yammer', 'teams',
+    'exchange', 'onedrive', 'sharepoint', 'skype_for_business', 'yammer',
+    'teams',
 ] -%}
 
 with

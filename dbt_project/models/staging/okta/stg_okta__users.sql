@@ -12,7 +12,8 @@ renamed as (
         user_id,
         login,
         email,
-        {{ user_key('coalesce(nullif(trim(email), \'\'), login)') }} as user_key,
+        {{ user_key('coalesce(nullif(trim(email), \'\'), login)') }}
+            as user_key,
         upper(trim(status)) as status,
         cast(last_login_at as timestamp) as last_login_at,
         never_logged_in,
