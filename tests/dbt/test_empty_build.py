@@ -147,3 +147,19 @@ def test_build_on_loader_schema(tmp_path):
         ensure_raw_tables(con)
     result = run_dbt(warehouse, "build")
     assert result.returncode == 0, result.stdout[-4000:]
+
+
+def test_build_replaces_older_seed_table(tmp_path):
+    """A warehouse whose catalog seed table predates a new seed column still builds."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    create_raw_schema(warehouse)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create schema main_seeds")
+        con.execute("create table main_seeds.app_catalog (source varchar, raw_name varchar)")
+        con.execute("insert into main_seeds.app_catalog values ('m365', 'OLD NAME')")
+
+    result = run_dbt(warehouse, "build")
+
+    assert result.returncode == 0, result.stdout[-4000:]
+    columns = table_columns(warehouse, "main_seeds")["app_catalog"]
+    assert "vendor_daemon" in columns
