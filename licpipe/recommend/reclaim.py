@@ -92,6 +92,21 @@ def _idle_status(row: dict, window: int, grace_days: int, as_of: date) -> tuple[
     )
 
 
+def _observed_applications(features: pd.DataFrame) -> set:
+    """Return the applications that some loaded source reports use of, for anyone."""
+    if features.empty or "last_used_on" not in features.columns:
+        return set()
+    used = features[features["last_used_on"].notna()]
+    return set(used["application_id"].dropna())
+
+
+def _unmeasured_reason(application_id: str) -> str:
+    return (
+        f"No loaded source reports use of {application_id}, so idleness cannot be judged. "
+        "Load a usage source for it (SSO sign-ins, the vendor's activity report) to judge it."
+    )
+
+
 def find_reclaim_candidates(
     features: pd.DataFrame,
     assignments: pd.DataFrame,
@@ -109,8 +124,12 @@ def find_reclaim_candidates(
     when they are idle. Idle for at least the window gives intermittent when a periodic pattern
     expects use within one period, grace when assigned under grace_days ago, else reclaim.
     Never used gives grace inside grace_days and reclaim after it. Seats in use are not listed.
+    Idle seats of an application that no loaded source reports any use of (an Adobe user export
+    alone, a Slack member list without analytics) give no_usage_data instead of reclaim,
+    because "never used" there only means "never measured".
     """
     windows = per_application_days or {}
+    observed = _observed_applications(features)
     people = users.drop_duplicates("user_key").set_index("user_key").to_dict("index")
     keys = ["user_key", "application_id"]
     feature_rows = features.drop_duplicates(keys).set_index(keys).to_dict("index")
@@ -151,6 +170,8 @@ def find_reclaim_candidates(
             if decision is None:
                 continue
             status, reason = decision
+            if assignment["application_id"] not in observed:
+                status, reason = "no_usage_data", _unmeasured_reason(assignment["application_id"])
             exemption = _exemption(person)
             if exemption is not None:
                 status, reason = (

@@ -144,3 +144,23 @@ def test_days_idle_clipped_to_history():
     result = find_reclaim_candidates(features, assignments, frame([person("old@x.com")]), AS_OF)
 
     assert result["days_since_last_use"].tolist() == [180]
+
+
+def test_unmeasured_application_not_reclaimed():
+    # Nobody's use of "cc" is in any source: idle there means unmeasured, not unused.
+    assignments = [
+        assignment("jane@x.com", "cc", "CC_ALL", date(2025, 1, 1)),
+        assignment("sam@x.com", "cc", "CC_ALL", date(2025, 1, 1)),
+    ]
+    users = [
+        person("jane@x.com"),
+        person("sam@x.com", hr_status="terminated", termination_date=date(2026, 11, 1)),
+        person("busy@x.com"),
+    ]
+
+    result = reclaim(base_usage(), assignments, users)
+
+    assert result.loc["jane@x.com", "status"] == "no_usage_data"
+    assert "No loaded source reports use of cc" in result.loc["jane@x.com", "reason"]
+    assert result.loc["sam@x.com", "status"] == "reclaim"
+    assert "Terminated in HR" in result.loc["sam@x.com", "reason"]
