@@ -173,7 +173,7 @@ def write_report(con: duckdb.DuckDBPyConnection, out_dir: Path, as_of: date) -> 
     history = _read(
         con,
         "select application_id as series_key, usage_date as ds, count(distinct user_key) as y "
-        "from main_marts.fct_daily_usage where is_active group by all",
+        "from main_marts.fct_daily_usage where is_active and not is_backfilled group by all",
     )
     forecasts = _read(
         con, "select * from analytics.demand_forecasts where series_type = 'application'"

@@ -57,6 +57,8 @@ def _daily_active_users(daily_usage: pd.DataFrame) -> pd.DataFrame:
     usage = usage[usage["usage_date"].notna()]
     if "is_active" in usage.columns:
         usage = usage[usage["is_active"].eq(True)]
+    if "is_backfilled" in usage.columns:
+        usage = usage[~usage["is_backfilled"].eq(True)]
     counts = usage.groupby(["application_id", "usage_date"])["user_key"].nunique()
     days = sorted(usage["usage_date"].unique())
     table = counts.unstack("application_id").reindex(days).fillna(0)

@@ -65,13 +65,19 @@ def to_date(value) -> date | None:
     return parsed.date()
 
 
-def clean_usage(daily_usage: pd.DataFrame, as_of: date) -> pd.DataFrame:
+def clean_usage(
+    daily_usage: pd.DataFrame, as_of: date, *, include_backfilled: bool = False
+) -> pd.DataFrame:
     """Return active usage rows dated from 2000 up to as_of, with usage_date as python dates.
 
     Rows with a NULL or sentinel date are dropped and counted in the log, because a 1970 date
-    would otherwise produce about 19,800 days since last use.
+    would otherwise produce about 19,800 days since last use. Backfilled days (a report's last
+    activity dates before its first refresh) are dropped unless include_backfilled, because
+    they show only the users idle since and would read as days of low use.
     """
     usage = daily_usage.copy()
+    if not include_backfilled and "is_backfilled" in usage.columns:
+        usage = usage[~usage["is_backfilled"].fillna(False).astype(bool)]
     usage["usage_date"] = to_date_series(usage["usage_date"])
     invalid = usage["usage_date"].isna()
     if invalid.any():
@@ -229,11 +235,16 @@ def build_user_features(
     windows = tuple(sorted(set(windows) | {7, 30, 90}))
     logger.info("building user features as of %s from %d usage rows", as_of, len(daily_usage))
     usage = clean_usage(daily_usage, as_of)
-    history_start = min(usage["usage_date"]) if len(usage) else as_of
+    seen = clean_usage(daily_usage, as_of, include_backfilled=True)
+    history_start = min(seen["usage_date"]) if len(seen) else as_of
 
-    pairs = _pairs(usage, assignments)
+    pairs = _pairs(seen, assignments)
     keys = ["user_key", "application_id"]
     features = pairs.merge(_window_counts(usage, as_of, windows), on=keys, how="left")
+    # Last use also counts backfilled days: they are real days of use.
+    last_seen = seen.groupby(keys)["usage_date"].max().rename("last_seen_on").reset_index()
+    features = features.merge(last_seen, on=keys, how="left")
+    features["last_used_on"] = features.pop("last_seen_on")
     for window in windows:
         column = f"active_days_{window}"
         features[column] = features[column].fillna(0).astype(int)

@@ -492,6 +492,8 @@ def pool_drafts(daily_usage, positions, catalog, as_of: date, buffer: float) -> 
     ]
     if "is_active" in usage.columns:
         usage = usage[usage["is_active"].eq(True)]
+    if "is_backfilled" in usage.columns:
+        usage = usage[~usage["is_backfilled"].eq(True)]
     peak = (
         usage.groupby(["application_id", "usage_date"])["user_key"]
         .nunique()

@@ -104,3 +104,25 @@ def test_tenure_and_periodicity_columns():
     assert bool(row["is_periodic"])
     assert row["period_days"] == 91
     assert row["next_expected_on"] == date(2026, 12, 22)
+
+
+def test_backfilled_days_count_for_last_use_only():
+    usage = usage_rows("a@x.com", "m365", days_back(0, 5))
+    usage += usage_rows("b@x.com", "m365", days_back(20))
+    for row in usage:
+        row["is_backfilled"] = False
+    backfilled = usage_rows("b@x.com", "m365", days_back(100)) + usage_rows(
+        "c@x.com", "m365", days_back(3)
+    )
+    for row in backfilled:
+        row["is_backfilled"] = True
+    people = [person("a@x.com"), person("b@x.com"), person("c@x.com")]
+
+    features = build(usage + backfilled, [], people)
+
+    assert features.loc[("b@x.com", "m365"), "active_days_90"] == 1
+    assert features.loc[("b@x.com", "m365"), "last_used_on"] == AS_OF - timedelta(days=20)
+    assert features.loc[("b@x.com", "m365"), "history_days"] == 101
+    assert features.loc[("c@x.com", "m365"), "active_days_7"] == 0
+    assert features.loc[("c@x.com", "m365"), "last_used_on"] == AS_OF - timedelta(days=3)
+    assert features.loc[("c@x.com", "m365"), "days_since_last_use"] == 3

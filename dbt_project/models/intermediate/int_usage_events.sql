@@ -137,6 +137,35 @@ m365_service_days as (
 
 ),
 
+m365_first_reports as (
+
+    -- Only days from a report's first refresh on are fully observed: a last
+    -- activity date before it shows just the users idle since, so those days
+    -- are backfilled, kept for last use but not counted as whole days.
+    select service, min(first_report_date) as first_report_date,
+    from (
+        {%- for service in services %}
+        select
+            '{{ service }}' as service,
+            min(coalesce(report_date, report_refresh_date))
+                as first_report_date,
+        from m365_details
+        union all
+        {%- endfor %}
+        select
+            'teams' as service,
+            min(report_refresh_date) as first_report_date,
+        from m365_teams_activities
+        union all
+        select
+            'm365_apps' as service,
+            min(report_refresh_date) as first_report_date,
+        from m365_app_details
+    )
+    group by service
+
+),
+
 m365_events as (
 
     select
@@ -456,10 +485,17 @@ final as (
         catalogued.minutes,
         catalogued.events,
         catalogued.feature,
+        coalesce(
+            catalogued.usage_date < m365_first_reports.first_report_date,
+            false
+        ) as is_backfilled,
     from catalogued
     left join identities
         on catalogued.source = identities.source
         and coalesce(catalogued.raw_identity, '') = identities.raw_identity
+    left join m365_first_reports
+        on catalogued.source = 'm365'
+        and catalogued.raw_name = m365_first_reports.service
 
 )
 

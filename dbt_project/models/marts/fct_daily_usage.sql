@@ -19,6 +19,7 @@ final as (
         cast(sum(events) as integer) as events,
         cast(count(distinct feature) as integer) as features_used,
         string_agg(distinct source, ',' order by source) as sources,
+        bool_and(is_backfilled) as is_backfilled,
     from usage_events
     where user_key is not null
         and application_id is not null
