@@ -14,6 +14,15 @@ from pathlib import Path
 from licpipe import settings
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Show an option's default in its help only when it has one."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        if action.default is None or action.default is False or action.required:
+            return action.help or ""
+        return super()._get_help_string(action)
+
+
 def _date(value: str) -> date:
     try:
         return date.fromisoformat(value)
@@ -23,15 +32,21 @@ def _date(value: str) -> date:
 
 def _configure_environment(args: argparse.Namespace) -> settings.Settings:
     """Point the Dagster definitions at this run's folders before they are imported."""
-    from licpipe.warehouse import check_writable
+    from licpipe.warehouse import check_writable, claim_output_folder
 
     landing = Path(args.landing).resolve()
     warehouse = Path(args.warehouse).resolve()
+    if landing.exists() and not landing.is_dir():
+        raise SystemExit(
+            f"licpipe: landing path {landing} is a file; pass the folder that holds the "
+            "<source>/ export folders."
+        )
     if not landing.is_dir():
         raise SystemExit(f"licpipe: landing folder {landing} does not exist.")
     try:
         check_writable(warehouse)
-    except PermissionError as error:
+        claim_output_folder(warehouse)
+    except (PermissionError, FileExistsError) as error:
         raise SystemExit(f"licpipe: {error}") from None
     os.environ[settings.ENV_LANDING] = str(landing)
     os.environ[settings.ENV_WAREHOUSE] = str(warehouse)
@@ -82,27 +97,40 @@ def run_pipeline(
                 finally:
                     logging.getLogger().removeHandler(handler)
             print(f"licpipe: run log  {log_path}")
-        if not result.success:
-            for event in result.all_events:
-                if event.is_step_failure:
-                    error = event.step_failure_data.error if event.step_failure_data else None
-                    # The first error wraps the asset's own exception; report the innermost.
-                    while error is not None and error.cause is not None:
-                        error = error.cause
-                    message = error.message.strip() if error is not None else ""
-                    print(f"licpipe: step {event.step_key} failed: {message}", file=sys.stderr)
-            for event in result.all_events:
-                if event.event_type != DagsterEventType.ASSET_CHECK_EVALUATION:
-                    continue
-                evaluation = event.asset_check_evaluation_data
-                if not evaluation.passed:
-                    text = evaluation.metadata.get("message")
-                    print(
-                        f"licpipe: quality gate on {evaluation.asset_key.to_user_string()} "
-                        f"failed: {text.value if text else ''}",
-                        file=sys.stderr,
-                    )
+        _print_failures(result.all_events, DagsterEventType.ASSET_CHECK_EVALUATION, log_path)
         return result.success
+
+
+def _print_failures(events, check_event_type, log_path: Path) -> None:
+    """Print each failed step once per distinct error, then every failed or warning check."""
+    steps_by_message: dict[str, list[str]] = {}
+    for event in events:
+        if not event.is_step_failure:
+            continue
+        error = event.step_failure_data.error if event.step_failure_data else None
+        # The first error wraps the asset's own exception; report the innermost.
+        while error is not None and error.cause is not None:
+            error = error.cause
+        message = error.message.strip() if error is not None else f"see {log_path}"
+        steps_by_message.setdefault(message, []).append(event.step_key)
+    for message, steps in steps_by_message.items():
+        noun = "step" if len(steps) == 1 else "steps"
+        print(f"licpipe: {noun} {', '.join(steps)} failed: {message}", file=sys.stderr)
+
+    for event in events:
+        if event.event_type != check_event_type:
+            continue
+        evaluation = event.asset_check_evaluation_data
+        if evaluation.passed:
+            continue
+        text = evaluation.metadata.get("message")
+        message = text.value if text and text.value else f"{evaluation.check_name}; see {log_path}"
+        severity = getattr(evaluation.severity, "value", str(evaluation.severity))
+        kind = "quality warning" if severity == "WARN" else "quality gate failed"
+        print(
+            f"licpipe: {kind} on {evaluation.asset_key.to_user_string()}: {message}",
+            file=sys.stderr,
+        )
 
 
 def print_summary(config: settings.Settings) -> None:
@@ -145,7 +173,7 @@ def print_summary(config: settings.Settings) -> None:
     print(f"licpipe: analytics  {path}")
     print(f"licpipe: report     {path.parent / 'report.html'}")
     print(
-        f'licpipe: query it with: .venv/bin/python -c "import duckdb; '
+        f'licpipe: query it with: {sys.executable} -c "import duckdb; '
         f"print(duckdb.connect('{path}', read_only=True).sql('from recommendations limit 10'))\""
     )
 
@@ -193,24 +221,54 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from licpipe.evaluation import evaluate_demo
 
-    metrics = evaluate_demo(Path(args.dir).resolve())
+    demo_dir = Path(args.dir).resolve()
+    if not (demo_dir / "truth" / "licenses.csv").is_file():
+        print(
+            f"licpipe: {demo_dir} holds no planted truth (truth/licenses.csv); evaluate scores "
+            "a folder written by `licpipe demo --dir DIR`.",
+            file=sys.stderr,
+        )
+        return 2
+    metrics = evaluate_demo(demo_dir)
     print(json.dumps(metrics, indent=2, sort_keys=True, default=str))
     return 0
 
 
 def cmd_pull(args: argparse.Namespace) -> int:
-    from licpipe.pull import pull_all
+    from licpipe.pull import PullError, configured_providers, pull_all
 
-    written = pull_all(Path(args.landing).resolve(), today=args.today or date.today())
+    if not configured_providers():
+        print(
+            "licpipe: no API is configured, so nothing was pulled. Set the Microsoft Graph "
+            "(LICPIPE_GRAPH_TENANT_ID, LICPIPE_GRAPH_CLIENT_ID, LICPIPE_GRAPH_CLIENT_SECRET) or "
+            "Okta (LICPIPE_OKTA_ORG_URL, LICPIPE_OKTA_API_TOKEN) variables; see .env.example.",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        written = pull_all(Path(args.landing).resolve(), today=args.today or date.today())
+    except PullError as error:
+        print(f"licpipe: pull failed: {error}", file=sys.stderr)
+        return 1
     for path in written:
         print(f"licpipe: wrote {path}")
     return 0
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("licpipe")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="licpipe", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"licpipe {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
-    defaults = argparse.ArgumentDefaultsHelpFormatter
+    defaults = _HelpFormatter
 
     for name, help_text in (
         ("run", "materialise every asset for the exports in a landing folder"),
@@ -220,7 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
         run.add_argument("--landing", required=True, help="folder holding <source>/ export folders")
         run.add_argument("--warehouse", required=True, help="warehouse DuckDB file to write")
         run.add_argument(
-            "--as-of", type=_date, help="as-of date YYYY-MM-DD (default: latest in data)"
+            "--as-of", type=_date, help="as-of date YYYY-MM-DD; without it, the latest in the data"
         )
         run.add_argument(
             "--log-date", type=_date, help="date for FlexLM logs that start with no date line"
@@ -238,13 +296,19 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--verbose", action="store_true", help="print every Dagster event")
     demo.set_defaults(handler=cmd_demo)
 
-    evaluate = commands.add_parser("evaluate", help="score a demo run against its planted truth")
+    evaluate = commands.add_parser(
+        "evaluate", help="score a demo run against its planted truth", formatter_class=defaults
+    )
     evaluate.add_argument("--dir", default=str(settings.DEFAULT_DEMO_DIR), help="demo folder")
     evaluate.set_defaults(handler=cmd_evaluate)
 
-    pull = commands.add_parser("pull", help="download exports from configured APIs")
+    pull = commands.add_parser(
+        "pull", help="download exports from configured APIs", formatter_class=defaults
+    )
     pull.add_argument("--landing", required=True, help="landing folder to write into")
-    pull.add_argument("--today", type=_date, help="reference date for date= pulls")
+    pull.add_argument(
+        "--today", type=_date, help="reference date YYYY-MM-DD for date= pulls; without it, today"
+    )
     pull.set_defaults(handler=cmd_pull)
     return parser
 

@@ -53,7 +53,12 @@ def _connect_with_retry(
 
 
 def check_writable(path: Path) -> None:
-    """Fail early, naming the folder, when the warehouse folder cannot be written."""
+    """Fail early, naming the path, when the warehouse file or its folder cannot be written."""
+    if path.is_dir():
+        raise PermissionError(
+            f"the warehouse path {path} is a folder; pass a file path such as "
+            f"{path / 'warehouse.duckdb'}."
+        )
     folder = path.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -66,6 +71,28 @@ def check_writable(path: Path) -> None:
         raise PermissionError(
             f"the warehouse folder {folder} is not writable; choose a writable --warehouse path."
         )
+
+
+# Names the warehouse whose outputs (analytics.duckdb, report, exports, models) fill a folder.
+OUTPUT_OWNER_FILE = ".licpipe-warehouse"
+
+
+def claim_output_folder(path: Path) -> None:
+    """Record that the warehouse at path publishes into its folder, or raise if another does.
+
+    The snapshot, report, exports and saved models sit beside the warehouse under fixed names,
+    so a second warehouse in the same folder would silently replace the first one's outputs.
+    A claim whose warehouse file no longer exists is taken over.
+    """
+    owner_file = path.parent / OUTPUT_OWNER_FILE
+    if owner_file.is_file():
+        owner = owner_file.read_text(encoding="utf-8").strip()
+        if owner and owner != path.name and (path.parent / owner).exists():
+            raise FileExistsError(
+                f"{path.parent} already holds the outputs of warehouse {owner}, and "
+                f"{path.name} would overwrite them; give each warehouse its own folder."
+            )
+    owner_file.write_text(path.name + "\n", encoding="utf-8")
 
 
 @contextmanager
@@ -155,6 +182,25 @@ def read_frame(con: duckdb.DuckDBPyConnection, schema: str, table: str):
     return frame
 
 
+def _null_column_types(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Choose a type for each column of the registered frame that holds only NULLs.
+
+    DuckDB gives such columns type NULL, which BI tools and ITSM imports reject, so dates
+    (`*_on`, `*_date`) become DATE, times (`*_at`) TIMESTAMP and the rest VARCHAR.
+    """
+    chosen = {}
+    for name, type_name, *_ in con.execute("describe select * from _licpipe_frame").fetchall():
+        if type_name.strip('"') != "NULL":
+            continue
+        if name.endswith(("_on", "_date")):
+            chosen[name] = "DATE"
+        elif name.endswith("_at"):
+            chosen[name] = "TIMESTAMP"
+        else:
+            chosen[name] = "VARCHAR"
+    return chosen
+
+
 def replace_table(
     con: duckdb.DuckDBPyConnection,
     schema: str,
@@ -165,13 +211,15 @@ def replace_table(
     """Replace a table with a frame's rows in one transaction and return the row count.
 
     column_types casts the named columns (for example money to `DECIMAL(18,2)`), so a column's
-    type does not follow whatever values one run happened to hold.
+    type does not follow whatever values one run happened to hold. Columns holding only NULLs
+    and not named there get a type from their name.
     """
     con.execute(f'create schema if not exists "{schema}"')
     con.register("_licpipe_frame", frame)
+    types = _null_column_types(con) | (column_types or {})
     casts = [
         f'cast("{column}" as {type_name}) as "{column}"'
-        for column, type_name in (column_types or {}).items()
+        for column, type_name in types.items()
         if column in frame.columns
     ]
     projection = f"* replace ({', '.join(casts)})" if casts else "*"

@@ -85,3 +85,44 @@ def test_replace_table_casts_declared_types(tmp_path):
 
     assert described == {"saving": "DECIMAL(18,2)", "name": "VARCHAR"}
     assert value == Decimal("123456789.25")
+
+
+def test_replace_table_types_null_columns(tmp_path):
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {"last_used_on": [None], "raised_at": [None], "reason": [None], "seats": [None]}
+    )
+    with warehouse.connect(tmp_path / "w.duckdb") as con:
+        warehouse.replace_table(con, "analytics", "t", frame, {"seats": "INTEGER"})
+        described = dict(
+            con.execute("select column_name, column_type from (describe analytics.t)").fetchall()
+        )
+
+    assert described["last_used_on"] == "DATE"
+    assert described["raised_at"] == "TIMESTAMP"
+    assert described["reason"] == "VARCHAR"
+    assert described["seats"] == "INTEGER"
+
+
+def test_second_warehouse_in_folder_rejected(tmp_path):
+    first = tmp_path / "m365.duckdb"
+    second = tmp_path / "flexlm.duckdb"
+    warehouse.claim_output_folder(first)
+    first.touch()
+    warehouse.claim_output_folder(first)
+
+    with pytest.raises(FileExistsError) as error:
+        warehouse.claim_output_folder(second)
+
+    assert "m365.duckdb" in str(error.value)
+    assert "its own folder" in str(error.value)
+    first.unlink()
+    warehouse.claim_output_folder(second)
+
+
+def test_warehouse_path_that_is_folder(tmp_path):
+    with pytest.raises(PermissionError) as error:
+        warehouse.check_writable(tmp_path)
+
+    assert "is a folder" in str(error.value)

@@ -51,6 +51,21 @@ OKTA_RETENTION_DAYS = 90
 _SYSTEM_LOG_NAME = re.compile(r"^system_log_\d{8}T\d{6}Z_(\d{8}T\d{6}Z)\.ndjson$")
 
 
+PROVIDER_VARIABLES = {
+    "Microsoft Graph": (ENV_TENANT_ID, ENV_CLIENT_ID, ENV_CLIENT_SECRET),
+    "Okta": (ENV_ORG_URL, ENV_API_TOKEN),
+}
+
+
+def configured_providers() -> list[str]:
+    """Return the providers with at least one of their environment variables set."""
+    return [
+        provider
+        for provider, variables in PROVIDER_VARIABLES.items()
+        if any(os.environ.get(name, "").strip() for name in variables)
+    ]
+
+
 def pull_all(landing: Path, *, today: date) -> list[Path]:
     """Pull every provider whose environment variables are set and return the files written.
 
@@ -60,8 +75,8 @@ def pull_all(landing: Path, *, today: date) -> list[Path]:
     """
     landing = Path(landing)
     providers: list[tuple[str, tuple[str, ...], Callable[[Path, date], list[Path]]]] = [
-        ("Microsoft Graph", (ENV_TENANT_ID, ENV_CLIENT_ID, ENV_CLIENT_SECRET), _pull_graph),
-        ("Okta", (ENV_ORG_URL, ENV_API_TOKEN), _pull_okta),
+        ("Microsoft Graph", PROVIDER_VARIABLES["Microsoft Graph"], _pull_graph),
+        ("Okta", PROVIDER_VARIABLES["Okta"], _pull_okta),
     ]
 
     written: list[Path] = []
