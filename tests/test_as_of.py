@@ -45,3 +45,15 @@ def test_empty_as_of_rejected():
 
     with pytest.raises(ValueError, match="no dated activity"):
         read_as_of(con)
+
+
+def test_as_of_before_data_rejected():
+    con = _marts(date(2000, 1, 1), date(2026, 12, 15))
+    con.execute("create table main_marts.fct_daily_usage (usage_date date)")
+    con.execute("insert into main_marts.fct_daily_usage values ('2026-06-18'), ('2026-12-15')")
+
+    with pytest.raises(ValueError) as error:
+        read_as_of(con)
+
+    assert "before the earliest usage" in str(error.value)
+    assert "--as-of 2026-06-18" in str(error.value)

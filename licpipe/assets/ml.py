@@ -11,7 +11,7 @@ from dagster import AssetExecutionContext, AssetKey, Config, MaterializeResult, 
 
 from licpipe import model_store
 from licpipe.resources import PipelineOptions, WarehouseResource
-from licpipe.warehouse import read_frame, replace_table
+from licpipe.warehouse import read_frame, replace_table, table_exists
 
 MARTS = "main_marts"
 ANALYTICS = "analytics"
@@ -29,8 +29,9 @@ MAX_AS_OF_BEYOND_DATA_DAYS = 7
 def read_as_of(con) -> date:
     """Read the data's own as-of date from the `as_of_date` mart, never the wall clock.
 
-    Raises ValueError when there is no dated data, or when a given as-of date lies more than a
-    week after the latest data, which would report every seat as idle.
+    Raises ValueError when there is no dated data, when a given as-of date lies more than a
+    week after the latest data, which would report every seat as idle, or when it lies before
+    the earliest usage, which would report every seat as never used.
     """
     rows = con.execute(
         f"select max(as_of_date), max(latest_data_on) from {MARTS}.as_of_date"
@@ -46,6 +47,14 @@ def read_as_of(con) -> date:
             f"the as-of date {as_of} is {(as_of - latest).days} days after the latest data "
             f"({latest}), so every seat would look idle. Load newer exports or pass "
             f"--as-of {latest} or earlier."
+        )
+    earliest = None
+    if table_exists(con, MARTS, "fct_daily_usage"):
+        earliest = con.execute(f"select min(usage_date) from {MARTS}.fct_daily_usage").fetchone()[0]
+    if earliest is not None and as_of < earliest:
+        raise ValueError(
+            f"the as-of date {as_of} is before the earliest usage in the data ({earliest}), so "
+            f"every seat would look never used. Pass --as-of {earliest} or later."
         )
     return as_of
 
