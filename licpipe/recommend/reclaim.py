@@ -33,7 +33,7 @@ def _flag(person: dict, name: str) -> bool:
 
 def _exemption(person: dict) -> str | None:
     """Return why a person's seats are exempt from reclaim, or None."""
-    if _flag(person, "is_exempt_from_reclaim"):
+    if _flag(person, "is_exempt_from_reclamation") or _flag(person, "is_exempt_from_reclaim"):
         return "marked exempt from reclaim"
     if person.get("hr_status") == "leave":
         return "on leave in HR"
@@ -53,6 +53,35 @@ def _termination(person: dict, as_of: date) -> str | None:
     if isinstance(idp_status, str) and idp_status.lower() in DEPROVISIONED_IDP_STATUSES:
         return (
             f"Account is {idp_status.lower()} in the identity provider and still holds the licence."
+        )
+    if person.get("account_status") == "deleted":
+        deleted_on = to_date(person.get("m365_deleted_date"))
+        when = f" on {deleted_on.isoformat()}" if deleted_on is not None else ""
+        return f"Account is deleted in Microsoft 365{when} and still holds the licence."
+    return None
+
+
+def _held_back(person: dict, assignment: dict) -> tuple[str, str] | None:
+    """Return (status, reason) when an idle seat must be checked by a person before reclaim.
+
+    Microsoft 365's Is Deleted flag is unreliable: an account flagged deleted but active
+    recently, or active in HR or the IdP, is left for review. A person missing from the latest
+    Microsoft 365 report may have been closed (Microsoft drops closed accounts' rows within
+    about 30 days), so absence from the report is not inactivity.
+    """
+    if person.get("account_status") == "deleted_flag_conflict":
+        return "review", (
+            "Microsoft 365 flags the account deleted, but it was active recently or HR or the "
+            "identity provider lists it active: check the account before reclaiming."
+        )
+    if assignment.get("source") == "m365" and person.get("m365_report_status") == (
+        "absent_from_report"
+    ):
+        last = to_date(person.get("m365_last_reported_on"))
+        since = f" since {last.isoformat()}" if last is not None else ""
+        return "absent_from_report", (
+            f"Missing from the latest Microsoft 365 usage report{since}, so its use is unknown: "
+            "check whether the account was closed."
         )
     return None
 
@@ -124,6 +153,9 @@ def find_reclaim_candidates(
     when they are idle. Idle for at least the window gives intermittent when a periodic pattern
     expects use within one period, grace when assigned under grace_days ago, else reclaim.
     Never used gives grace inside grace_days and reclaim after it. Seats in use are not listed.
+    Deleted Microsoft 365 accounts are reclaimed at once; an idle seat whose Is Deleted flag
+    conflicts with recent activity gives review, and an idle Microsoft 365 seat of a person
+    missing from the latest report gives absent_from_report.
     Idle seats of an application that no loaded source reports any use of (an Adobe user export
     alone, a Slack member list without analytics) give no_usage_data instead of reclaim,
     because "never used" there only means "never measured".
@@ -170,6 +202,9 @@ def find_reclaim_candidates(
             if decision is None:
                 continue
             status, reason = decision
+            held_back = _held_back(person, assignment) if status == "reclaim" else None
+            if held_back is not None:
+                status, reason = held_back
             if assignment["application_id"] not in observed:
                 status, reason = "no_usage_data", _unmeasured_reason(assignment["application_id"])
             exemption = _exemption(person)

@@ -164,3 +164,59 @@ def test_unmeasured_application_not_reclaimed():
     assert "No loaded source reports use of cc" in result.loc["jane@x.com", "reason"]
     assert result.loc["sam@x.com", "status"] == "reclaim"
     assert "Terminated in HR" in result.loc["sam@x.com", "reason"]
+
+
+def test_deleted_account_reclaimed_at_once():
+    usage = base_usage() + usage_rows("del@x.com", "sf", days_back(1))
+    assignments = [assignment("del@x.com", "sf", "SF_ENT", date(2025, 1, 1))]
+    users = [
+        person("busy@x.com"),
+        person("del@x.com", account_status="deleted", m365_deleted_date=date(2026, 12, 1)),
+    ]
+
+    result = reclaim(usage, assignments, users)
+
+    assert result.loc["del@x.com", "status"] == "reclaim"
+    assert "deleted in Microsoft 365 on 2026-12-01" in result.loc["del@x.com", "reason"]
+
+
+def test_conflicting_deleted_flag_held_for_review():
+    usage = base_usage() + usage_rows("odd@x.com", "sf", days_back(90))
+    assignments = [assignment("odd@x.com", "sf", "SF_ENT", date(2025, 1, 1))]
+    users = [person("busy@x.com"), person("odd@x.com", account_status="deleted_flag_conflict")]
+
+    result = reclaim(usage, assignments, users)
+
+    assert result.loc["odd@x.com", "status"] == "review"
+    assert "check the account" in result.loc["odd@x.com", "reason"]
+
+
+def test_absent_from_report_is_not_inactive():
+    usage = base_usage() + usage_rows("gone@x.com", "sf", days_back(90))
+    m365_seat = assignment("gone@x.com", "sf", "E3", date(2025, 1, 1)) | {"source": "m365"}
+    users = [
+        person("busy@x.com"),
+        person(
+            "gone@x.com",
+            m365_report_status="absent_from_report",
+            m365_last_reported_on=date(2026, 11, 1),
+        ),
+    ]
+
+    result = reclaim(usage, [m365_seat], users)
+
+    assert result.loc["gone@x.com", "status"] == "absent_from_report"
+    assert "since 2026-11-01" in result.loc["gone@x.com", "reason"]
+
+
+def test_exemption_column_from_dim_users():
+    usage = base_usage() + usage_rows("kept@x.com", "sf", days_back(90))
+    assignments = [assignment("kept@x.com", "sf", "SF_ENT", date(2025, 1, 1))]
+    users = [
+        person("busy@x.com"),
+        person("kept@x.com", is_exempt_from_reclaim=None, is_exempt_from_reclamation=True),
+    ]
+
+    result = reclaim(usage, assignments, users)
+
+    assert result.loc["kept@x.com", "status"] == "exempt"
