@@ -49,7 +49,7 @@ salesforce_users as (
 
 flexlm_sessions as (
 
-    select * from {{ ref('stg_flexlm__sessions') }}
+    select * from {{ ref('int_flexlm_sessions_merged') }}
 
 ),
 
@@ -268,23 +268,19 @@ salesforce_events as (
 
 flexlm_session_days as (
 
-    -- A checkout spanning midnight adds its minutes to each day it covers.
+    -- A span of repeated checkouts counts as one session. A span crossing
+    -- midnight covers part of each day, and the covered time is kept so that
+    -- fct_daily_usage can merge spans that overlap.
     select
         flexlm_sessions.*,
         cast(day_start as date) as usage_date,
-        greatest(
-            date_diff(
-                'second',
-                greatest(checkout_at, day_start),
-                least(ended_at, day_start + interval 1 day)
-            ),
-            0
-        ) / 60.0 as minutes,
+        greatest(checkout_at, day_start) as active_from,
+        least(held_until, day_start + interval 1 day) as active_until,
     from flexlm_sessions,
         unnest(
             generate_series(
                 date_trunc('day', checkout_at),
-                date_trunc('day', coalesce(ended_at, checkout_at)),
+                date_trunc('day', held_until),
                 interval 1 day
             )
         ) as days(day_start)
@@ -307,7 +303,14 @@ flexlm_events as (
                 then 1
             else 0
         end as sessions,
-        coalesce(flexlm_session_days.minutes, 0) as minutes,
+        greatest(
+            date_diff(
+                'second',
+                flexlm_session_days.active_from,
+                flexlm_session_days.active_until
+            ),
+            0
+        ) / 60.0 as minutes,
         case
             when flexlm_session_days.usage_date
                 = cast(flexlm_session_days.checkout_at as date)
@@ -315,9 +318,11 @@ flexlm_events as (
             else 0
         end as events,
         flexlm_session_days.feature,
+        flexlm_session_days.active_from,
+        flexlm_session_days.active_until,
     from flexlm_session_days
     left join flexlm_features
-        on coalesce(flexlm_session_days.daemon, '') = flexlm_features.daemon
+        on flexlm_session_days.daemon = flexlm_features.daemon
         and flexlm_session_days.feature = flexlm_features.feature
 
 ),
@@ -459,6 +464,8 @@ catalogued as (
         unioned.minutes,
         unioned.events,
         unioned.feature,
+        cast(null as timestamp) as active_from,
+        cast(null as timestamp) as active_until,
     from unioned
     left join catalog_matches
         on unioned.catalog_source = catalog_matches.catalog_source
@@ -485,6 +492,8 @@ final as (
         catalogued.minutes,
         catalogued.events,
         catalogued.feature,
+        catalogued.active_from,
+        catalogued.active_until,
         coalesce(
             catalogued.usage_date < m365_first_reports.first_report_date,
             false

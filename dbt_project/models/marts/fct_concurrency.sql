@@ -6,6 +6,12 @@ sessions as (
 
 ),
 
+merged_sessions as (
+
+    select * from {{ ref('int_flexlm_sessions_merged') }}
+
+),
+
 events as (
 
     select * from {{ ref('stg_flexlm__events') }}
@@ -38,22 +44,17 @@ lmstat_checkouts as (
 
 session_spans as (
 
-    -- A session still open at the end of its log keeps its seats until the last
-    -- event seen for that feature.
+    -- Repeated overlapping checkouts by one user on one host hold one seat, so
+    -- seats are counted on merged spans.
     select
-        coalesce(sessions.server, '') as server,
-        coalesce(sessions.daemon, '') as daemon,
-        sessions.feature,
-        sessions.user_name,
-        sessions.seats,
-        sessions.checkout_at,
-        coalesce(
-            sessions.ended_at,
-            max(coalesce(sessions.ended_at, sessions.checkout_at)) over (
-                partition by sessions.server, sessions.daemon, sessions.feature
-            )
-        ) as ended_at,
-    from sessions
+        server,
+        daemon,
+        feature,
+        user_name,
+        seats,
+        checkout_at,
+        held_until as ended_at,
+    from merged_sessions
 
 ),
 
@@ -204,6 +205,13 @@ seat_levels as (
             order by changed_at, change_order
             rows between unbounded preceding and current row
         ) as seats_in_use,
+        -- The level once every change at the same instant has applied, which
+        -- every row of that instant shares.
+        sum(delta) over (
+            partition by server, daemon, feature
+            order by changed_at
+            range between unbounded preceding and current row
+        ) as seats_after_instant,
     from seat_changes
 
 ),
@@ -230,7 +238,7 @@ levels_at_hour_start as (
         hours.daemon,
         hours.feature,
         hours.hour_start,
-        coalesce(seat_levels.seats_in_use, 0) as seats_at_start,
+        coalesce(seat_levels.seats_after_instant, 0) as seats_at_start,
     from hours
     asof left join seat_levels
         on hours.server = seat_levels.server
@@ -242,13 +250,14 @@ levels_at_hour_start as (
 
 hourly_checkouts as (
 
+    -- Every OUT line counts as a checkout, merged into a span or not.
     select
-        server,
-        daemon,
+        coalesce(server, '') as server,
+        coalesce(daemon, '') as daemon,
         feature,
         date_trunc('hour', checkout_at) as hour_start,
         count(*) as checkouts,
-    from session_spans
+    from sessions
     group by 1, 2, 3, 4
 
 ),

@@ -48,6 +48,7 @@ deduplicated as (
             user_name,
             host,
             token_product,
+            seats,
             checkout_at
         order by
             checkin_at desc nulls last,
