@@ -17,9 +17,9 @@ from licpipe.connectors.base import (
     ParsedFile,
     SourceFileError,
     normalise_header,
-    read_csv_records,
     sniff_delimiter,
 )
+from licpipe.connectors.csv_records import read_csv_records
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ def parse_file(path: Path, **_options: Any) -> ParsedFile:
             "Export users list to CSV."
         )
 
-    parsed = ParsedFile(records_total=len(records))
+    parsed = ParsedFile.for_records(records)
     for line_number, fields, raw in records:
         if len(fields) != len(header):
             parsed.reject(

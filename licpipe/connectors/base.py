@@ -8,8 +8,8 @@ and inserts, so that every source is loaded, deduplicated and counted the same w
 from __future__ import annotations
 
 import csv
-import io
 import re
+from collections.abc import Sized
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import lru_cache
@@ -55,6 +55,16 @@ class ParsedFile:
     def reject(self, line_number: int | None, reason: str, raw_text: str) -> None:
         self.rejects.append(Reject(line_number, reason, raw_text))
 
+    @classmethod
+    def for_records(cls, records: Sized) -> ParsedFile:
+        """Start the result for a CSV file, taking over the lines it rejected before splitting.
+
+        `records` is what `read_csv_records` returns: its length counts the records, and its
+        `rejects` are lines that are counted and rejected here.
+        """
+        line_rejects = list(getattr(records, "rejects", []))
+        return cls(rejects=line_rejects, records_total=len(records) + len(line_rejects))
+
     @property
     def rows_landed(self) -> int:
         return sum(len(rows) for rows in self.tables.values())
@@ -84,40 +94,6 @@ def sniff_delimiter(header_line: str) -> str:
     """Return `;`, a tab or `,`: whichever splits the header into the most fields."""
     counts = {d: len(next(csv.reader([header_line], delimiter=d))) for d in (",", ";", "\t")}
     return max(counts, key=lambda d: (counts[d], d == ","))
-
-
-def read_csv_records(
-    path: Path, delimiter: str | None = None
-) -> tuple[list[str], list[tuple[int, list[str], str]]]:
-    """Read a CSV export into normalised headers and (line_number, fields, raw_line) records.
-
-    Line numbers are 1-based physical lines of the file, the header being line 1; a quoted field
-    spanning lines keeps the number of the line it starts on. Blank lines are skipped.
-    Raises SourceFileError for an empty file.
-    """
-    text = read_text(path)
-    if not text.strip():
-        raise SourceFileError(
-            f"{path}: the file is empty. Re-export it or remove it from the landing folder."
-        )
-    first_line = text.split("\n", 1)[0]
-    delimiter = delimiter or sniff_delimiter(first_line)
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    lines = text.split("\n")
-    header: list[str] | None = None
-    records: list[tuple[int, list[str], str]] = []
-    line_number = 1
-    for fields in reader:
-        start = line_number
-        line_number = reader.line_num + 1
-        if header is None:
-            header = [normalise_header(h) for h in fields]
-            continue
-        if not fields or all(not f.strip() for f in fields):
-            continue
-        raw = "\n".join(lines[start - 1 : reader.line_num])
-        records.append((start, fields, raw))
-    return header or [], records
 
 
 # Values that mean "no date" in last-login style columns, compared case-folded.

@@ -14,8 +14,8 @@ from licpipe.connectors.base import (
     ParsedFile,
     SourceFileError,
     parse_datetime_cell,
-    read_csv_records,
 )
+from licpipe.connectors.csv_records import read_csv_records
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ def parse_file(path: Path, **_options: Any) -> ParsedFile:
             f"{path}: missing required column(s) {missing}. Expected the header {EXPECTED_HEADER}."
         )
 
-    parsed = ParsedFile(records_total=len(records))
+    parsed = ParsedFile.for_records(records)
     for line_number, fields, raw in records:
         if len(fields) != len(header):
             parsed.reject(

@@ -18,11 +18,11 @@ import yaml
 from licpipe.connectors.base import (
     ParsedFile,
     SourceFileError,
-    read_csv_records,
     read_text,
     to_date,
     to_int,
 )
+from licpipe.connectors.csv_records import read_csv_records
 
 logger = logging.getLogger(__name__)
 
@@ -137,7 +137,9 @@ def _csv_lines(path: Path) -> list[PurchaseLine]:
             f"{path}: missing required column(s) {missing}. Expected the header {EXPECTED_HEADER}. "
             "Optional columns may be left out."
         )
-    lines: list[PurchaseLine] = []
+    lines: list[PurchaseLine] = [
+        (r.line_number or 0, r.reason, r.raw_text) for r in records.rejects
+    ]
     for line_number, fields, raw in records:
         if len(fields) != len(header):
             reason = (
@@ -147,6 +149,7 @@ def _csv_lines(path: Path) -> list[PurchaseLine]:
             lines.append((line_number, reason, raw))
             continue
         lines.append((line_number, dict(zip(header, fields, strict=True)), raw))
+    lines.sort(key=lambda line: line[0])
     return lines
 
 

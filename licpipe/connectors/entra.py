@@ -21,8 +21,8 @@ from licpipe.connectors.base import (
     SourceFileError,
     normalise_header,
     parse_datetime_cell,
-    read_csv_records,
 )
+from licpipe.connectors.csv_records import read_csv_records
 from licpipe.connectors.m365 import convert_cell, header_labels, header_positions, width_error
 
 logger = logging.getLogger(__name__)
@@ -275,7 +275,7 @@ def _parse_signins(
     city_positions = positions.get("city", [])
     country_positions = positions.get("country", [])
 
-    parsed = ParsedFile(records_total=len(records))
+    parsed = ParsedFile.for_records(records)
     parsed.notes["primary_table"] = SIGNINS
     parsed.notes["sign_in_type"] = sign_in_type
     for line_number, fields, raw_text in records:
@@ -347,7 +347,7 @@ def _parse_users(
     has_activity = any(columns[column][1] for column in _ACTIVITY_FIELDS)
     labels = header_labels(path, header)
 
-    parsed = ParsedFile(records_total=len(records))
+    parsed = ParsedFile.for_records(records)
     parsed.notes["primary_table"] = USERS
     for line_number, fields, raw_text in records:
         error = width_error(header, fields)

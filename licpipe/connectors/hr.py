@@ -15,10 +15,10 @@ from typing import Any
 from licpipe.connectors.base import (
     ParsedFile,
     SourceFileError,
-    read_csv_records,
     to_date,
     to_float,
 )
+from licpipe.connectors.csv_records import read_csv_records
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ def parse_file(path: Path, as_of: date | None = None, **_options: Any) -> Parsed
         )
     reference = as_of
 
-    parsed = ParsedFile(records_total=len(records))
+    parsed = ParsedFile.for_records(records)
     parsed.notes["null_coerced"] = 0
     parsed.notes["unknown_status"] = 0
     for line_number, fields, raw in records:

@@ -18,11 +18,11 @@ from licpipe.connectors.base import (
     ParsedFile,
     SourceFileError,
     normalise_header,
-    read_csv_records,
     read_text,
     sniff_delimiter,
     to_date,
 )
+from licpipe.connectors.csv_records import read_csv_records
 
 logger = logging.getLogger(__name__)
 
@@ -144,7 +144,7 @@ def _parse_csv(path: Path, text: str, device_name: str | None) -> ParsedFile:
     columns = {"intune": INTUNE_COLUMNS, "sccm": SCCM_COLUMNS, "osquery": OSQUERY_COLUMNS}[kind]
     index = _column_index(header, columns)
 
-    parsed = ParsedFile(records_total=len(records))
+    parsed = ParsedFile.for_records(records)
     parsed.notes["null_coerced"] = 0
     for line_number, fields, raw in records:
         if len(fields) != len(header):

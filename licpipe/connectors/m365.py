@@ -26,13 +26,13 @@ from licpipe.connectors.base import (
     iso_duration_seconds,
     normalise_header,
     parse_datetime_cell,
-    read_csv_records,
-    read_text,
     to_bool,
     to_date,
     to_float,
     to_int,
 )
+from licpipe.connectors.csv_records import read_csv_records
+from licpipe.connectors.text_lines import read_head
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ def header_labels(path: Path, header: Sequence[str], delimiter: str = ",") -> li
 
     Falls back to the normalised names when the first line does not split into as many cells.
     """
-    first_line = read_text(path).split("\n", 1)[0]
+    first_line = read_head(path).split("\n", 1)[0]
     labels = [label.strip() for label in next(csv.reader([first_line], delimiter=delimiter), [])]
     return labels if len(labels) == len(header) else list(header)
 
@@ -417,7 +417,7 @@ def parse_file(path: Path, report_date: date | None = None, **options: Any) -> P
             "Export the full report; the columns are matched by name, in any order."
         )
 
-    parsed = ParsedFile(records_total=len(records))
+    parsed = ParsedFile.for_records(records)
     parsed.notes["report"] = _REPORT_NAMES[table]
     parsed.notes["primary_table"] = table
     labels = header_labels(path, header)

@@ -19,9 +19,9 @@ from licpipe.connectors.base import (
     SourceFileError,
     normalise_header,
     parse_datetime_cell,
-    read_csv_records,
     read_text,
 )
+from licpipe.connectors.csv_records import read_csv_records
 from licpipe.connectors.m365 import (
     convert_columns,
     field_at,
@@ -268,7 +268,7 @@ def _parse_users(path: Path) -> ParsedFile:
     last_login_position = find_position(positions, _LAST_LOGIN_HEADERS)
     labels = header_labels(path, header)
 
-    parsed = ParsedFile(records_total=len(records))
+    parsed = ParsedFile.for_records(records)
     parsed.notes["primary_table"] = USERS
     for line_number, fields, raw_text in records:
         error = width_error(header, fields)

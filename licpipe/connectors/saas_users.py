@@ -28,12 +28,12 @@ from licpipe.connectors.base import (
     SourceFileError,
     normalise_header,
     parse_datetime_cell,
-    read_csv_records,
     read_text,
     sniff_delimiter,
     to_bool,
     to_int,
 )
+from licpipe.connectors.csv_records import read_csv_records
 
 logger = logging.getLogger(__name__)
 
@@ -241,7 +241,7 @@ def _parse_flat(
     index = _column_index(match_header, columns)
     login_column = "last_sign_in_at" if table == GOOGLE_TABLE else "last_login_at"
 
-    parsed = ParsedFile(records_total=len(records))
+    parsed = ParsedFile.for_records(records)
     for line_number, fields, raw in records:
         if len(fields) != len(header):
             parsed.reject(line_number, _width_reason(header, fields), raw)
@@ -342,7 +342,7 @@ def _parse_atlassian(
     user_columns = set(index.values())
     product_columns = _product_columns(kind, raw_header, user_columns)
 
-    parsed = ParsedFile(records_total=len(records))
+    parsed = ParsedFile.for_records(records)
     seen_users: set[str] = set()
     for line_number, fields, raw in records:
         if len(fields) != len(header):

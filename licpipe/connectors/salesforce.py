@@ -22,8 +22,8 @@ from licpipe.connectors.base import (
     SourceFileError,
     normalise_header,
     parse_datetime_cell,
-    read_csv_records,
 )
+from licpipe.connectors.csv_records import read_csv_records
 from licpipe.connectors.m365 import (
     convert_columns,
     field_at,
@@ -250,7 +250,7 @@ def _parse_login_history(
     time_position = find_position(positions, _LOGIN_TIME_HEADERS)
     labels = header_labels(path, header)
 
-    parsed = ParsedFile(records_total=len(records))
+    parsed = ParsedFile.for_records(records)
     for line_number, fields, raw_text in records:
         error = width_error(header, fields)
         if error:
@@ -295,7 +295,7 @@ def _parse_users(
     last_login_position = find_position(positions, _LAST_LOGIN_HEADERS)
     labels = header_labels(path, header)
 
-    parsed = ParsedFile(records_total=len(records))
+    parsed = ParsedFile.for_records(records)
     for line_number, fields, raw_text in records:
         error = width_error(header, fields)
         if error:

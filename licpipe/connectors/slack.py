@@ -19,12 +19,12 @@ from licpipe.connectors.base import (
     SourceFileError,
     normalise_header,
     parse_datetime_cell,
-    read_csv_records,
     sniff_delimiter,
     to_bool,
     to_date,
     to_int,
 )
+from licpipe.connectors.csv_records import read_csv_records
 
 logger = logging.getLogger(__name__)
 
@@ -236,7 +236,7 @@ def _parse_members(
     start: date,
     end: date,
 ) -> ParsedFile:
-    parsed = ParsedFile(records_total=len(records))
+    parsed = ParsedFile.for_records(records)
     index = _column_index(header, MEMBER_COLUMNS)
     for line_number, fields, raw in records:
         if len(fields) != len(header):
@@ -278,7 +278,7 @@ def _parse_members(
 def _parse_billing(
     path: Path, header: list[str], records: list[tuple[int, list[str], str]]
 ) -> ParsedFile:
-    parsed = ParsedFile(records_total=len(records))
+    parsed = ParsedFile.for_records(records)
     index = _column_index(header, BILLING_COLUMNS)
     for line_number, fields, raw in records:
         if len(fields) != len(header):
