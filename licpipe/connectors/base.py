@@ -12,6 +12,7 @@ import re
 from collections.abc import Sized
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -236,22 +237,54 @@ def to_bool(raw: str | None) -> bool | None:
     raise ValueError(f"expected True/False, Yes/No or 1/0, got {raw!r}")
 
 
+# Commas are read only as thousands separators in their usual places (`1,234,567.5`), because
+# a comma elsewhere (`0,5`, `1.234,50`) is a decimal comma, and dropping it changes the value.
+_GROUPED_NUMBER = re.compile(r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?$")
+
+
+def plain_number_text(raw: str) -> str:
+    """Return a number cell with its thousands separators removed.
+
+    Raises ValueError for a comma that is not a thousands separator, naming the fix.
+    """
+    text = raw.strip()
+    if "," not in text:
+        return text
+    if _GROUPED_NUMBER.match(text):
+        return text.replace(",", "")
+    raise ValueError(
+        f"{raw!r} has a decimal comma or misplaced thousands separator. Use a dot as the "
+        "decimal separator, such as 1234.50"
+    )
+
+
 def to_int(raw: str | None) -> int | None:
-    """Parse an integer cell, allowing thousands separators (`"1,234"`); empty is None."""
-    text = (raw or "").strip().replace(",", "")
+    """Parse a whole-number cell, allowing thousands separators (`"1,234"`); empty is None.
+
+    `12.0` is accepted as 12. Raises ValueError for a fraction such as `2.7` or any other text.
+    """
+    text = plain_number_text(raw or "")
     if text == "":
         return None
     try:
-        return int(float(text)) if "." in text else int(text)
+        return int(text)
     except ValueError:
-        raise ValueError(f"expected an integer, got {raw!r}") from None
+        pass
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"expected a whole number, got {raw!r}") from None
+    if not value.is_finite() or value != value.to_integral_value():
+        raise ValueError(f"expected a whole number, got {raw!r}")
+    return int(value)
 
 
 def to_float(raw: str | None) -> float | None:
     """Parse a decimal cell; empty and `n/a` are None. Raises ValueError otherwise."""
-    text = (raw or "").strip().replace(",", "")
+    text = (raw or "").strip()
     if text.lower() in {"", "n/a", "na", "-"}:
         return None
+    text = plain_number_text(text)
     try:
         return float(text)
     except ValueError:

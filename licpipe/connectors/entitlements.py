@@ -18,6 +18,7 @@ import yaml
 from licpipe.connectors.base import (
     ParsedFile,
     SourceFileError,
+    plain_number_text,
     read_text,
     to_date,
     to_int,
@@ -88,6 +89,8 @@ DEFAULT_PRICE_PERIOD = "year"
 # (line number, column -> cell text or a reason to reject the line, raw text)
 PurchaseLine = tuple[int, dict[str, str] | str, str]
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
+# Prices are stored as DECIMAL(18,4), which stores values below 10**14.
+MAX_PRICE = Decimal(10) ** 14
 
 
 def detect(path: Path, head: str) -> bool:
@@ -101,10 +104,11 @@ def parse_file(path: Path, **_options: Any) -> ParsedFile:
 
     Raises SourceFileError for invalid YAML or when a required column is missing.
     """
+    delimiter = None
     if path.suffix.lower() in {".yaml", ".yml"}:
         lines = _yaml_lines(path)
     else:
-        lines = _csv_lines(path)
+        lines, delimiter = _csv_lines(path)
 
     parsed = ParsedFile(records_total=len(lines))
     parsed.notes["defaulted_price_period"] = 0
@@ -113,7 +117,7 @@ def parse_file(path: Path, **_options: Any) -> ParsedFile:
             parsed.reject(line_number, values, raw)
             continue
         try:
-            row = _entitlement_row(values, parsed)
+            row = _entitlement_row(values, parsed, delimiter)
         except ValueError as error:
             parsed.reject(line_number, str(error), raw)
             continue
@@ -129,7 +133,8 @@ def parse_file(path: Path, **_options: Any) -> ParsedFile:
     return parsed
 
 
-def _csv_lines(path: Path) -> list[PurchaseLine]:
+def _csv_lines(path: Path) -> tuple[list[PurchaseLine], str]:
+    """Read CSV purchase lines, with the lines rejected before splitting, and the delimiter."""
     header, records = read_csv_records(path)
     missing = [column for column in REQUIRED if column not in header]
     if missing:
@@ -150,7 +155,7 @@ def _csv_lines(path: Path) -> list[PurchaseLine]:
             continue
         lines.append((line_number, dict(zip(header, fields, strict=True)), raw))
     lines.sort(key=lambda line: line[0])
-    return lines
+    return lines, records.delimiter
 
 
 def _yaml_lines(path: Path) -> list[PurchaseLine]:
@@ -198,9 +203,16 @@ def _yaml_text(value: Any) -> str:
     return str(value)
 
 
-def _entitlement_row(values: dict[str, str], parsed: ParsedFile) -> dict[str, Any]:
+def _entitlement_row(
+    values: dict[str, str], parsed: ParsedFile, delimiter: str | None
+) -> dict[str, Any]:
+    """Validate one purchase line and convert it to a row. Raises ValueError naming the column."""
+
     def text(column: str) -> str:
         return (values.get(column) or "").strip()
+
+    def number(column: str) -> str:
+        return _number_text(text(column), column, delimiter)
 
     for column in REQUIRED:
         if not text(column):
@@ -229,17 +241,17 @@ def _entitlement_row(values: dict[str, str], parsed: ParsedFile) -> dict[str, An
         "sku": text("sku"),
         "license_model": model,
         "feature": text("feature") or None,
-        "seats": _count(text("seats"), "seats"),
-        "unit_price": _price(text("unit_price"), "unit_price"),
+        "seats": _count(number("seats"), "seats"),
+        "unit_price": _price(number("unit_price"), "unit_price"),
         "price_period": period,
         "currency": currency,
         "term_start": _date(text("term_start"), "term_start"),
         "term_end": _date(text("term_end"), "term_end"),
         "renewal_date": _date(text("renewal_date"), "renewal_date"),
-        "quote_unit_price": _price(text("quote_unit_price"), "quote_unit_price"),
-        "min_commitment_seats": _count(text("min_commitment_seats"), "min_commitment_seats"),
+        "quote_unit_price": _price(number("quote_unit_price"), "quote_unit_price"),
+        "min_commitment_seats": _count(number("min_commitment_seats"), "min_commitment_seats"),
         "reassignment_limit_days": _count(
-            text("reassignment_limit_days"), "reassignment_limit_days"
+            number("reassignment_limit_days"), "reassignment_limit_days"
         ),
         "notes": text("notes") or None,
     }
@@ -248,6 +260,24 @@ def _entitlement_row(values: dict[str, str], parsed: ParsedFile) -> dict[str, An
             f"term_end {row['term_end']} is before term_start {row['term_start']}. Fix the dates"
         )
     return row
+
+
+def _number_text(text: str, column: str, delimiter: str | None) -> str:
+    """Return a number cell without thousands separators, or raise ValueError naming the column.
+
+    In a `;`-separated file (the layout of locales that write decimal commas) any comma is
+    ambiguous: `1,234` may be 1234 or 1.234. Elsewhere a comma must group thousands.
+    """
+    if delimiter == ";" and "," in text:
+        raise ValueError(
+            f"column {column}: {text!r} contains a comma, which a ;-separated file may use as a "
+            "decimal comma. Use a dot as the decimal separator and no thousands separator, "
+            "such as 1234.50"
+        )
+    try:
+        return plain_number_text(text)
+    except ValueError as error:
+        raise ValueError(f"column {column}: {error}") from None
 
 
 def _count(text: str, column: str) -> int | None:
@@ -261,15 +291,16 @@ def _count(text: str, column: str) -> int | None:
 
 
 def _price(text: str, column: str) -> Decimal | None:
-    cleaned = text.replace(",", "")
-    if not cleaned:
+    if not text:
         return None
     try:
-        value = Decimal(cleaned)
+        value = Decimal(text)
     except InvalidOperation:
         raise ValueError(f"column {column}: {text!r} is not a number like 36.00") from None
     if not value.is_finite() or value < 0:
         raise ValueError(f"column {column}: {text!r} must be a price of 0 or more")
+    if value >= MAX_PRICE:
+        raise ValueError(f"column {column}: {text!r} is over the DECIMAL(18,4) maximum")
     return value.quantize(Decimal("0.0001"))
 
 

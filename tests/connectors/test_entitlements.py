@@ -124,3 +124,44 @@ def test_duckdb_load_exact_prices(tmp_path):
 
     assert total == [(Decimal("18480.0000"), "DECIMAL(18,4)")]
     assert rejects == [(33,)]
+
+
+def test_decimal_comma_and_fraction_rejected():
+    parsed = entitlements.parse_file(FIXTURES / "semicolon_decimal_comma.csv")
+
+    reasons = {reject.line_number: reject.reason for reject in parsed.rejects}
+    assert set(reasons) == {2, 3}
+    assert "column unit_price: '1.234,50' contains a comma" in reasons[2]
+    assert "Use a dot as the decimal separator" in reasons[2]
+    assert reasons[3] == "column seats: '2.7' is not a whole number"
+    (row,) = parsed.tables["entitlements"]
+    assert row["sku"] == "CAD_LITE"
+    assert row["unit_price"] == Decimal("250.0000")
+
+
+@pytest.mark.parametrize(
+    ("seats", "price", "expected"),
+    [
+        ("12.0", "36.00", (12, Decimal("36.0000"))),
+        ('"1,200"', '"1,234.50"', (1200, Decimal("1234.5000"))),
+        ("3", '"1,234,5"', "column unit_price: '1,234,5' has a decimal comma"),
+        ("3", '"36,00"', "column unit_price: '36,00' has a decimal comma"),
+        ("3", "1e15", "column unit_price: '1e15' is over the DECIMAL(18,4) maximum"),
+        ("2.5", "36.00", "column seats: '2.5' is not a whole number"),
+    ],
+)
+def test_comma_file_numbers(tmp_path, seats, price, expected):
+    path = tmp_path / "e.csv"
+    path.write_text(
+        "application,sku,license_model,seats,unit_price,currency\n"
+        f"Slack,Biz,named,{seats},{price},EUR\n"
+    )
+
+    parsed = entitlements.parse_file(path)
+
+    if isinstance(expected, tuple):
+        (row,) = parsed.tables["entitlements"]
+        assert (row["seats"], row["unit_price"]) == expected
+    else:
+        (reject,) = parsed.rejects
+        assert reject.reason.startswith(expected)
