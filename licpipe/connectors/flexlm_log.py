@@ -7,9 +7,11 @@ the clock is followed line by line and a step back of more than 12 hours starts 
 
 Every non-blank line lands in exactly one place: `flexlm_events` (OUT, IN, DENIED, UNSUPPORTED,
 QUEUED, DEQUEUED), `flexlm_server_events` (lifecycle, SLOG and informational lines) or the
-rejects. Sessions are rebuilt by matching each IN to the oldest open OUT with the same daemon,
-feature, user, host and token product. The file is read line by line, so memory grows with the
-rows emitted and the open sessions, not with line length or file size beyond that.
+rejects. A line that starts with a usage verb but does not parse, a clock time that does not
+exist (`99:99:99`), a checkout of 0 licences and a line over MAX_LINE_CHARS are rejected. Sessions
+are rebuilt by matching each IN to the oldest open OUT with the same daemon, feature, user, host
+and token product. The file is read line by line with a cap on line length, so memory grows with
+the rows emitted and the open sessions, not with line length or file size.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from licpipe.connectors.base import ParsedFile, SourceFileError
+from licpipe.connectors.text_lines import iter_text_lines, too_long_reason
 
 logger = logging.getLogger(__name__)
 
@@ -102,10 +105,20 @@ _MONTHS = {
     )
 }
 
+_USAGE_VERB = re.compile(r"^(OUT|IN|DENIED|UNSUPPORTED|QUEUED|DEQUEUED)( server died)?:")
 _USAGE = re.compile(
     r"^(OUT|IN|DENIED|UNSUPPORTED|QUEUED|DEQUEUED)( server died)?:\s*"
     r'(?:"([^"]*)"|(\S+))\s*(.*)$'
 )
+# The shape each usage verb is written in, quoted in reject reasons.
+USAGE_SHAPES = {
+    "OUT": 'OUT: "FEATURE" user@host',
+    "IN": 'IN: "FEATURE" user@host',
+    "DENIED": 'DENIED: "FEATURE" user@host (reason)',
+    "UNSUPPORTED": 'UNSUPPORTED: "FEATURE" (KEY or PORT_AT_HOST_PLUS) user@host (reason)',
+    "QUEUED": 'QUEUED: "FEATURE" user@host',
+    "DEQUEUED": 'DEQUEUED: "FEATURE" user@host',
+}
 _SEATS = re.compile(r"^(\d+) licenses?$")
 _ERROR_CODE = re.compile(r"\((-?\d+,-?\d+)(?::(\d+)\s*(\"[^\"]*\")?)?\)\s*$")
 
@@ -133,22 +146,11 @@ def detect(path: Path, head: str) -> bool:
     return timed >= max(1, len(lines) // 2)
 
 
-def _decode_line(raw: bytes, line_number: int) -> str:
-    """Decode one line as UTF-8, or as cp1252 for old Windows servers, without BOM or EOL."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        text = raw.decode("cp1252", errors="replace")
-    if line_number == 1:
-        text = text.lstrip("\ufeff")
-    return text.rstrip("\r\n")
-
-
 def iter_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """Yield (1-based line number, decoded text) for each physical line, reading one at a time."""
-    with path.open("rb") as handle:
-        for line_number, raw in enumerate(handle, start=1):
-            yield line_number, _decode_line(raw, line_number)
+    """Yield (1-based line number, decoded text) for each line within the length cap."""
+    for line in iter_text_lines(path):
+        if not line.too_long:
+            yield line.number, line.text
 
 
 @dataclass(frozen=True)
@@ -159,19 +161,30 @@ class _Line:
     daemon_raw: str | None
     message: str
     tag: str | None = None
+    # The clock text when its hours, minutes or seconds are out of range, and `seconds` is None.
+    invalid_clock: str | None = None
+
+
+def _clock_seconds(hours: str, minutes: str, seconds: str) -> int | None:
+    """Return seconds after midnight, or None for a time that does not exist such as 24:00:00."""
+    if int(hours) > 23 or int(minutes) > 59 or int(seconds) > 59:
+        return None
+    return int(hours) * 3600 + int(minutes) * 60 + int(seconds)
 
 
 def _split_line(text: str) -> _Line:
+    tag = None
     match = _TIMED_LINE.match(text)
     if match:
         hours, minutes, seconds, daemon_raw, message = match.groups()
-        return _Line(int(hours) * 3600 + int(minutes) * 60 + int(seconds), daemon_raw, message)
-    match = _TAGGED_LINE.match(text)
-    if match:
+    else:
+        match = _TAGGED_LINE.match(text)
+        if not match:
+            return _Line(None, None, text.strip())
         tag, hours, minutes, seconds, daemon_raw, message = match.groups()
-        clock = int(hours) * 3600 + int(minutes) * 60 + int(seconds)
-        return _Line(clock, daemon_raw, message, tag)
-    return _Line(None, None, text.strip())
+    clock = _clock_seconds(hours, minutes, seconds)
+    invalid = None if clock is not None else f"{hours}:{minutes}:{seconds}"
+    return _Line(clock, daemon_raw, message, tag, invalid)
 
 
 def normalise_daemon(daemon_raw: str) -> str:
@@ -296,7 +309,8 @@ def parse_usage(message: str) -> dict[str, Any] | str:
     """
     match = _USAGE.match(message)
     if not match:
-        return "not a usage message"
+        verb = _USAGE_VERB.match(message)
+        return f"{verb.group(1)} line has no feature name" if verb else "not a usage message"
     event_type, server_died, quoted_feature, bare_feature, rest = match.groups()
     fields: dict[str, Any] = {
         "event_type": event_type,
@@ -346,6 +360,9 @@ def parse_usage(message: str) -> dict[str, Any] | str:
     fields["host"] = host.strip()
     if fields["feature"] == "":
         return f"{event_type} line has an empty feature name"
+    if fields["seats"] < 1:
+        count = fields["seats"]
+        return f"{event_type} line counts {count} licenses, and a usage event needs 1 or more"
     return fields
 
 
@@ -571,6 +588,13 @@ class _LogParser:
             return
         self.parsed.records_total += 1
         line = _split_line(text)
+        if line.invalid_clock is not None:
+            reason = (
+                f"invalid clock time {line.invalid_clock}; expected H:MM:SS with hours 0-23 and "
+                "minutes and seconds 0-59"
+            )
+            self._reject(line_number, reason, text)
+            return
 
         if line.seconds is None:
             self._land_untimed(line_number, line)
@@ -588,17 +612,23 @@ class _LogParser:
         self.dated_lines += 1
 
         daemon_raw = line.daemon_raw or ""
-        if line.tag is None and _USAGE.match(line.message):
+        if line.tag is None and _USAGE_VERB.match(line.message):
             self._land_usage(line_number, line, daemon_raw, event_at, text)
             return
         self._land_server_event(line_number, line, event_at)
+
+    def feed_too_long(self, line_number: int, length: int, start: str) -> None:
+        """Reject a line over MAX_LINE_CHARS, keeping its start as the raw text."""
+        self.parsed.records_total += 1
+        self._reject(line_number, too_long_reason(length), start)
 
     def _land_usage(
         self, line_number: int, line: _Line, daemon_raw: str, event_at: datetime, text: str
     ) -> None:
         fields = parse_usage(line.message)
         if isinstance(fields, str):
-            self._reject(line_number, f"{fields}; expected 'OUT: \"FEATURE\" user@host'", text)
+            verb = _USAGE_VERB.match(line.message).group(1)
+            self._reject(line_number, f"{fields}; expected '{USAGE_SHAPES[verb]}'", text)
             return
         event = {
             "event_at": event_at,
@@ -718,8 +748,11 @@ def parse_file(path: Path, *, log_date: date | None = None) -> ParsedFile:
         )
 
     parser = _LogParser(path, start, source if start is not None else None)
-    for line_number, text in iter_lines(path):
-        parser.feed(line_number, text)
+    for line in iter_text_lines(path):
+        if line.too_long:
+            parser.feed_too_long(line.number, line.length, line.text)
+        else:
+            parser.feed(line.number, line.text)
     parsed = parser.finish()
 
     if parsed.records_total == 0:

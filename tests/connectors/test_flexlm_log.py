@@ -296,6 +296,61 @@ def test_unparsable_usage_line_rejected(tmp_path):
     assert parsed.tables["flexlm_events"] == []
 
 
+def test_invalid_usage_lines_rejected():
+    parsed = flexlm_log.parse_file(FIXTURES / "invalid_usage_lines.log")
+
+    reasons = {reject.line_number: reject.reason for reject in parsed.rejects}
+    assert set(reasons) == {3, 4, 5, 6, 7}
+    assert "counts 0 licenses, and a usage event needs 1 or more" in reasons[3]
+    assert "invalid clock time 99:99:99" in reasons[4]
+    assert reasons[5] == "OUT line has no feature name; expected 'OUT: \"FEATURE\" user@host'"
+    assert reasons[6].endswith("; expected 'IN: \"FEATURE\" user@host'")
+    assert reasons[7].endswith("; expected 'DENIED: \"FEATURE\" user@host (reason)'")
+    assert len(parsed.tables["flexlm_server_events"]) == 1
+    events = [(row["event_type"], row["_line_number"]) for row in parsed.tables["flexlm_events"]]
+    assert events == [("OUT", 2), ("IN", 8)]
+    (session,) = parsed.tables["flexlm_sessions"]
+    assert session["seats"] == 1
+    assert session["duration_seconds"] == 345
+    assert parsed.records_total == 8
+
+
+def test_invalid_clock_keeps_date(tmp_path):
+    path = write_log(
+        tmp_path,
+        "23:50:00 (lmgrd) TIMESTAMP 3/30/2024\n"
+        '24:00:00 (acmed) OUT: "CAD_PRO" user1@ws-001\n'
+        '23:59:60 (acmed) OUT: "CAD_PRO" user1@ws-001\n'
+        '23:55:00 (acmed) OUT: "CAD_PRO" user2@ws-002\n',
+    )
+
+    parsed = flexlm_log.parse_file(path)
+
+    assert [reject.line_number for reject in parsed.rejects] == [2, 3]
+    (event,) = parsed.tables["flexlm_events"]
+    assert event["event_at"] == datetime(2024, 3, 30, 23, 55)
+    assert event["date_source"] == "timestamp"
+
+
+def test_long_line_rejected_with_start(tmp_path):
+    path = write_log(
+        tmp_path,
+        " 9:00:00 (lmgrd) TIMESTAMP 3/30/2024\n"
+        + " 9:01:00 (acmed) "
+        + "x" * 200_000
+        + '\n 9:02:00 (acmed) OUT: "CAD_PRO" user1@ws-001\n',
+    )
+
+    parsed = flexlm_log.parse_file(path)
+
+    (reject,) = parsed.rejects
+    assert reject.line_number == 2
+    assert "200,017 characters long" in reject.reason
+    assert reject.raw_text.startswith(" 9:01:00 (acmed) xxx")
+    assert len(parsed.tables["flexlm_events"]) == 1
+    assert parsed.records_total == 3
+
+
 # --- session end reasons --------------------------------------------------------------------
 
 
