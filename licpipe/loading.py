@@ -20,7 +20,10 @@ import duckdb
 import pyarrow as pa
 
 from licpipe.connectors import all_schemas, source_modules
-from licpipe.connectors.base import ParsedFile, Schema, SourceFileError, read_text
+from licpipe.connectors.base import ParsedFile, Schema, SourceFileError
+from licpipe.connectors.text_lines import MAX_LINE_CHARS, read_head
+from licpipe.landing_folders import landing_files, source_folders
+from licpipe.row_rules import reject_invalid_rows
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +58,6 @@ REJECTS_SCHEMA: Schema = {
     "raw_text": "VARCHAR",
     "loaded_at": "TIMESTAMP",
 }
-# Files the pullers write beside the exports to describe them; never parsed as data.
-SIDECAR_SUFFIXES = (".partial.json", ".md", ".sha256")
 
 
 @dataclass
@@ -68,6 +69,7 @@ class FileOutcome:
     rows_landed: int = 0
     rows_rejected: int = 0
     message: str = ""
+    rows_by_table: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -127,20 +129,6 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def landing_files(source_dir: Path) -> list[Path]:
-    """List the data files under a source folder, sorted, without hidden files and sidecars."""
-    if not source_dir.is_dir():
-        return []
-    files = []
-    for path in sorted(source_dir.rglob("*")):
-        if not path.is_file() or any(part.startswith(".") for part in path.parts[-1:]):
-            continue
-        if path.name.endswith(SIDECAR_SUFFIXES):
-            continue
-        files.append(path)
-    return files
-
-
 def _arrow_type(kind: str) -> pa.DataType:
     kind = kind.upper()
     if kind.startswith("DECIMAL"):
@@ -187,7 +175,7 @@ def _arrow_table(rows: list[dict[str, Any]], columns: Schema) -> pa.Table:
 def _pick_module(source: str, path: Path):
     modules = source_modules(source)
     try:
-        head = read_text(path)[:4096]
+        head = read_head(path)
     except OSError as error:
         raise SourceFileError(f"{path}: cannot be read ({error}).") from error
     if not head.strip():
@@ -246,8 +234,7 @@ def _insert_file(
                     "file_name": relative_name,
                     "file_sha256": sha,
                     "line_number": r.line_number,
-                    "reason": r.reason,
-                    "raw_text": r.raw_text,
+                    **_capped_reject(r.reason, r.raw_text),
                     "loaded_at": loaded_at,
                 }
                 for r in parsed.rejects
@@ -286,9 +273,13 @@ def load_source(
 ) -> LoadSummary:
     """Load every new file of one source folder; failed files are reported, not raised.
 
+    Any error while reading, parsing or inserting one file fails that file alone, with a
+    message naming it, and the other files still load.
+
     Args:
         con: an open read-write warehouse connection.
-        source: the landing sub-folder name (`m365`, `flexlm`, ...).
+        source: the landing sub-folder name (`m365`, `flexlm`, ...). Folders whose names
+            differ only in letter case (`HR/`) are read too.
         landing_dir: the landing root; file names are stored relative to it.
         options: keyword options passed to connectors that accept them (`log_date`).
         files: restrict the load to these files (the sensor passes only new ones).
@@ -297,44 +288,87 @@ def load_source(
     schemas = all_schemas()
     summary = LoadSummary(source=source)
     known = {row[0] for row in con.execute("select file_sha256 from raw.loaded_files").fetchall()}
-    paths = list(files) if files is not None else landing_files(landing_dir / source)
+    if files is not None:
+        paths = list(files)
+    else:
+        paths = [
+            path for folder in source_folders(landing_dir, source) for path in landing_files(folder)
+        ]
     for path in paths:
         relative_name = (
             str(path.relative_to(landing_dir)) if path.is_relative_to(landing_dir) else str(path)
         )
-        sha = file_sha256(path)
-        if sha in known:
-            summary.files.append(FileOutcome(relative_name, "skipped", message="already loaded"))
-            continue
         try:
-            module = _pick_module(source, path)
-            parsed = module.parse_file(path, **_accepted_options(module, options or {}))
-            counts = _insert_file(
-                con,
-                source=source,
-                relative_name=relative_name,
-                sha=sha,
-                connector=module.__name__.rsplit(".", 1)[-1],
-                parsed=parsed,
-                schemas=schemas,
-            )
+            outcome = _load_file(con, source, path, relative_name, known, schemas, options or {})
         except SourceFileError as error:
             log.error("Failed to load %s: %s", relative_name, error)
-            summary.files.append(FileOutcome(relative_name, "failed", message=str(error)))
-            continue
-        known.add(sha)
-        for table, count in counts.items():
+            outcome = FileOutcome(relative_name, "failed", message=str(error))
+        except Exception as error:  # noqa: BLE001 - one bad file must not stop the others
+            log.exception("Failed to load %s", relative_name)
+            outcome = FileOutcome(relative_name, "failed", message=_unexpected_message(path, error))
+        summary.files.append(outcome)
+        for table, count in outcome.rows_by_table.items():
             summary.rows_by_table[table] = summary.rows_by_table.get(table, 0) + count
-        summary.files.append(
-            FileOutcome(relative_name, "loaded", parsed.rows_landed, len(parsed.rejects))
-        )
-        log.info(
-            "Loaded %s: %d rows landed, %d rejected",
-            relative_name,
-            parsed.rows_landed,
-            len(parsed.rejects),
-        )
     return summary
+
+
+def _load_file(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    path: Path,
+    relative_name: str,
+    known: set[str],
+    schemas: dict[str, Schema],
+    options: dict[str, Any],
+) -> FileOutcome:
+    """Parse and insert one file unless its SHA-256 is in `known`, which it is then added to."""
+    sha = file_sha256(path)
+    if sha in known:
+        return FileOutcome(relative_name, "skipped", message="already loaded")
+    module = _pick_module(source, path)
+    parsed = module.parse_file(path, **_accepted_options(module, options))
+    invalid = reject_invalid_rows(parsed, schemas)
+    if invalid:
+        log.warning("%s: %d lines rejected by column rules before insert", relative_name, invalid)
+    counts = _insert_file(
+        con,
+        source=source,
+        relative_name=relative_name,
+        sha=sha,
+        connector=module.__name__.rsplit(".", 1)[-1],
+        parsed=parsed,
+        schemas=schemas,
+    )
+    known.add(sha)
+    log.info(
+        "Loaded %s: %d rows landed, %d rejected",
+        relative_name,
+        parsed.rows_landed,
+        len(parsed.rejects),
+    )
+    return FileOutcome(
+        relative_name, "loaded", parsed.rows_landed, len(parsed.rejects), rows_by_table=counts
+    )
+
+
+def _unexpected_message(path: Path, error: Exception) -> str:
+    """Describe an error no connector anticipated, naming the file and what to do."""
+    detail = str(error)
+    if len(detail) > 500:
+        detail = detail[:500] + " ..."
+    return (
+        f"{path}: failed to load ({type(error).__name__}: {detail}). Nothing from this file was "
+        "stored. Check that it is an unmodified export, fix or remove it, then run again; if the "
+        "export is valid, report this message as a licpipe bug"
+    )
+
+
+def _capped_reject(reason: str, raw_text: str) -> dict[str, str]:
+    """Return a reject's reason and raw text, with the text cut to MAX_LINE_CHARS."""
+    if raw_text is None or len(raw_text) <= MAX_LINE_CHARS:
+        return {"reason": reason, "raw_text": raw_text}
+    note = f" (raw_text keeps the first {MAX_LINE_CHARS:,} of {len(raw_text):,} characters)"
+    return {"reason": reason + note, "raw_text": raw_text[:MAX_LINE_CHARS]}
 
 
 def _accepted_options(module, options: dict[str, Any]) -> dict[str, Any]:

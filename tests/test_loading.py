@@ -12,6 +12,7 @@ import pytest
 from dagster import materialize
 
 from licpipe.connectors.base import ParsedFile, SourceFileError
+from licpipe.connectors.text_lines import MAX_LINE_CHARS
 from licpipe.loading import _insert_file, ensure_raw_tables, file_sha256, load_source
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -218,3 +219,187 @@ def test_raw_asset_fails_naming_file(monkeypatch, tmp_path):
     finally:
         check.close()
     assert Counter(status for (status,) in statuses) == Counter({"active": 1, "terminated": 1})
+
+
+# One fixture per CSV connector: (landing folder, fixture path under tests/fixtures).
+CSV_EXPORTS = [
+    ("adobe", "adobe/mixed_case_emails.csv"),
+    ("entitlements", "entitlements/entitlements.csv"),
+    ("entra", "entra/users.csv"),
+    ("google", "saas/google_users.csv"),
+    ("hr", "hr/lower_case_emails.csv"),
+    ("installs", "installs/AppInvRawData.csv"),
+    ("m365", "m365/Office365ActiveUserDetail_2026-12-01.csv"),
+    ("okta", "okta/users.csv"),
+    ("salesforce", "salesforce/LoginHistory.csv"),
+    ("slack", "slack/members.csv"),
+]
+
+
+def data_lines(path: Path) -> int:
+    """Count the non-blank lines after the header."""
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    return sum(1 for line in lines[1:] if line.strip())
+
+
+@pytest.mark.parametrize(("source", "fixture"), CSV_EXPORTS)
+def test_stray_quote_loses_no_line(con, tmp_path, source, fixture):
+    original = FIXTURES / fixture
+    lines = original.read_text(encoding="utf-8-sig").splitlines(keepends=True)
+    broken = tmp_path / original.name
+    broken.write_text("".join([lines[0], lines[1], '"stray\n', *lines[2:]]), encoding="utf-8")
+    landing = land(tmp_path, source, broken)
+
+    summary = load_source(con, source, landing)
+
+    (outcome,) = summary.files
+    assert outcome.status == "loaded", outcome.message
+    sha, records_total, rejected = con.execute(
+        "select file_sha256, records_total, rows_rejected from raw.loaded_files"
+    ).fetchone()
+    landed_lines: set[int] = set()
+    for (table,) in con.execute("select table_name from raw.loaded_tables").fetchall():
+        rows = con.execute(
+            f'select _line_number from raw."{table}" where _file_sha256 = ?', [sha]
+        ).fetchall()
+        landed_lines.update(line for (line,) in rows)
+    assert records_total == data_lines(broken)
+    assert len(landed_lines) + rejected == records_total
+    reasons = dict(con.execute("select line_number, reason from raw.rejects").fetchall())
+    assert "double quote on line 3" in reasons[3]
+
+
+def test_long_flexlm_line_capped(con, tmp_path):
+    path = tmp_path / "debug.log"
+    with path.open("w") as handle:
+        handle.write("10:00:00 (lmgrd) TIMESTAMP 1/2/2026\n10:01:00 (acmed) ")
+        for _ in range(4):
+            handle.write("y" * 1_000_000)
+        handle.write('\n10:03:00 (acmed) OUT: "CAD_PRO" user1@ws-001\n')
+    landing = land(tmp_path, "flexlm", path)
+
+    load_source(con, "flexlm", landing)
+
+    (line_number, reason, stored) = con.execute(
+        "select line_number, reason, length(raw_text) from raw.rejects"
+    ).fetchone()
+    assert line_number == 2
+    assert "4,000,017 characters long" in reason
+    assert stored == MAX_LINE_CHARS
+    longest = count(con, "select max(length(message)) from raw.flexlm_server_events")
+    assert longest < 100
+    assert count(con, "select count(*) from raw.flexlm_events") == 1
+
+
+def test_long_reject_text_capped(con):
+    ensure_raw_tables(con)
+    parsed = ParsedFile(records_total=1)
+    parsed.reject(1, "invalid JSON", "{" + "x" * MAX_LINE_CHARS)
+
+    _insert_file(
+        con,
+        source="okta",
+        relative_name="okta/log.ndjson",
+        sha="e" * 64,
+        connector="okta",
+        parsed=parsed,
+        schemas={},
+    )
+
+    reason, stored = con.execute("select reason, length(raw_text) from raw.rejects").fetchone()
+    assert stored == MAX_LINE_CHARS
+    assert reason.startswith("invalid JSON")
+    assert f"first {MAX_LINE_CHARS:,} of {MAX_LINE_CHARS + 1:,} characters" in reason
+
+
+def test_out_of_range_seats_rejected(con, tmp_path):
+    landing = tmp_path / "landing"
+    folder = landing / "entitlements"
+    folder.mkdir(parents=True)
+    header = "vendor,application,sku,license_model,seats,unit_price,currency,renewal_date\n"
+    (folder / "aa.csv").write_text(
+        header
+        + "Acme,AcmeCAD,CAD_PRO,concurrent,99999999999,100,EUR,2027-01-01\n"
+        + "Acme,AcmeCAD,CAD_VIEW,concurrent,20000000,100,EUR,2027-01-01\n"
+        + "Acme,AcmeCAD,CAD_LITE,concurrent,5,100,EUR,2027-01-01\n"
+    )
+    (folder / "zz_good.csv").write_text(
+        header + "Acme,AcmeCAD,CAD_OK,concurrent,7,100,EUR,2027-01-01\n"
+    )
+
+    summary = load_source(con, "entitlements", landing)
+
+    assert [outcome.status for outcome in summary.files] == ["loaded", "loaded"]
+    skus = con.execute("select sku from raw.entitlements order by sku").fetchall()
+    assert skus == [("CAD_LITE",), ("CAD_OK",)]
+    reasons = dict(con.execute("select line_number, reason from raw.rejects").fetchall())
+    assert set(reasons) == {2, 3}
+    assert "column seats: 99999999999 is outside the INTEGER range" in reasons[2]
+    assert "column seats: 20000000 is outside 0 to 10000000" in reasons[3]
+    assert "raw_entitlements" in reasons[3]
+
+
+def test_unexpected_error_fails_one_file(con, tmp_path):
+    landing = land(tmp_path, "hr", FIXTURES / "hr" / "lower_case_emails.csv")
+    missing = landing / "hr" / "removed_after_listing.csv"
+    good = landing / "hr" / "lower_case_emails.csv"
+
+    summary = load_source(con, "hr", landing, files=[missing, good])
+
+    statuses = {Path(outcome.file_name).name: outcome.status for outcome in summary.files}
+    assert statuses == {"removed_after_listing.csv": "failed", "lower_case_emails.csv": "loaded"}
+    (failure,) = summary.failures
+    assert "removed_after_listing.csv: failed to load (FileNotFoundError" in failure.message
+    assert "fix or remove it, then run again" in failure.message
+    assert count(con, "select count(*) from raw.hr_directory") == 2
+
+
+def test_flexlm_rules_reject_whole_line(con, tmp_path):
+    path = tmp_path / "debug.log"
+    path.write_text(
+        " 9:00:00 (lmgrd) TIMESTAMP 1/2/2026\n"
+        '10:00:00 (acmed) OUT: "CAD_PRO" user1@ws-001 (20000 licenses)\n'
+        '10:01:00 (acmed) OUT: "CAD_PRO" user2@ws-002\n'
+    )
+    landing = land(tmp_path, "flexlm", path)
+
+    load_source(con, "flexlm", landing)
+
+    users = con.execute("select user_name from raw.flexlm_events").fetchall()
+    assert users == [("user2",)]
+    sessions = con.execute("select user_name from raw.flexlm_sessions").fetchall()
+    assert sessions == [("user2",)]
+    (line_number, reason) = con.execute("select line_number, reason from raw.rejects").fetchone()
+    assert line_number == 2
+    assert "raw.flexlm_events column seats: 20000 is outside 1 to 10000" in reason
+    records_total, landed, rejected = con.execute(
+        "select records_total, rows_landed, rows_rejected from raw.loaded_files"
+    ).fetchone()
+    assert (records_total, landed, rejected) == (3, 3, 1)
+
+
+def test_raw_asset_names_every_failed_file(monkeypatch, tmp_path):
+    from licpipe.assets.raw import raw_assets
+    from licpipe.resources import build_resources
+
+    landing = land(tmp_path, "hr", FIXTURES / "hr" / "lower_case_emails.csv")
+    (landing / "hr" / "a_empty.csv").write_bytes(b"")
+    (landing / "hr" / "b_binary.csv").write_bytes(b"\x00\x01 not an export")
+    monkeypatch.setenv("LICPIPE_LANDING", str(landing))
+    monkeypatch.setenv("LICPIPE_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))
+    asset = next(a for a in raw_assets if a.node_def.name == "raw_hr")
+
+    result = materialize([asset], resources=build_resources(), raise_on_error=False)
+
+    (failure,) = [
+        event for event in result.all_node_events if event.event_type_value == "STEP_FAILURE"
+    ]
+    description = failure.step_failure_data.user_failure_data.description
+    assert "2 file(s) in hr could not be read" in description
+    assert "hr/a_empty.csv" in description
+    assert "hr/b_binary.csv" in description
+    check = duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True)
+    try:
+        assert check.execute("select count(*) from raw.hr_directory").fetchone() == (2,)
+    finally:
+        check.close()
