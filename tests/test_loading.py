@@ -378,6 +378,24 @@ def test_flexlm_rules_reject_whole_line(con, tmp_path):
     assert (records_total, landed, rejected) == (3, 3, 1)
 
 
+def test_raw_asset_reports_unknown_folders(monkeypatch, tmp_path):
+    from licpipe.assets.raw import raw_assets
+    from licpipe.resources import build_resources
+
+    landing = land(tmp_path, "hr", FIXTURES / "hr" / "lower_case_emails.csv")
+    (landing / "entitlement").mkdir()
+    monkeypatch.setenv("LICPIPE_LANDING", str(landing))
+    monkeypatch.setenv("LICPIPE_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))
+    asset = next(a for a in raw_assets if a.node_def.name == "raw_hr")
+
+    result = materialize([asset], resources=build_resources(), raise_on_error=False)
+
+    (materialization,) = result.asset_materializations_for_node("raw_hr")
+    (warning,) = materialization.metadata["landing_folder_warnings"].value
+    assert "landing folder entitlement/ is not a source folder" in warning
+    assert "Did you mean entitlements?" in warning
+
+
 def test_raw_asset_names_every_failed_file(monkeypatch, tmp_path):
     from licpipe.assets.raw import raw_assets
     from licpipe.resources import build_resources

@@ -17,6 +17,7 @@ from dagster import (
 
 from licpipe.checks.asset_checks import asset_key_for_suite, check_specs_for, run_suite_check
 from licpipe.connectors import SOURCE_MODULES, source_modules
+from licpipe.landing_folders import folder_warnings
 from licpipe.loading import load_source
 from licpipe.resources import AlertsResource, LandingResource, WarehouseResource
 
@@ -29,6 +30,8 @@ RAW_ASSET_SOURCES: dict[str, tuple[str, ...]] = {
     },
     "saas_users": ("google", "zoom", "atlassian"),
 }
+# Run ids whose landing-folder warnings were logged, so each run logs them once, not per asset.
+_warned_runs: set[str] = set()
 
 
 def tables_of(sources: tuple[str, ...]) -> list[str]:
@@ -67,6 +70,11 @@ def _build_raw_asset(name: str, sources: tuple[str, ...]):
         alerts: AlertsResource,
     ):
         failures = []
+        warnings = folder_warnings(landing.root)
+        if warnings and context.run_id not in _warned_runs:
+            _warned_runs.add(context.run_id)
+            for warning in warnings:
+                context.log.warning(warning)
         with warehouse.connect() as con:
             for source in sources:
                 summary = load_source(
@@ -95,14 +103,14 @@ def _build_raw_asset(name: str, sources: tuple[str, ...]):
                     """,
                     [table],
                 ).fetchone()
-                yield MaterializeResult(
-                    asset_key=AssetKey(["raw", table]),
-                    metadata={
-                        "dagster/row_count": int(count),
-                        "rejected_rows": int(rejected),
-                        "table": f"raw.{table}",
-                    },
-                )
+                metadata = {
+                    "dagster/row_count": int(count),
+                    "rejected_rows": int(rejected),
+                    "table": f"raw.{table}",
+                }
+                if warnings:
+                    metadata["landing_folder_warnings"] = MetadataValue.json(warnings)
+                yield MaterializeResult(asset_key=AssetKey(["raw", table]), metadata=metadata)
             for spec in check_specs_for(keys):
                 suite = next(s for s in _suites_for(spec.asset_key))
                 yield run_suite_check(con, suite, webhook_url=alerts.webhook_url, log=context.log)
