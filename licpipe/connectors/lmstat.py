@@ -22,7 +22,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from licpipe.connectors.base import ParsedFile, SourceFileError, read_text
+from licpipe.connectors.base import ParsedFile, SourceFileError
+from licpipe.connectors.text_lines import iter_text_lines, too_long_reason
 
 logger = logging.getLogger(__name__)
 
@@ -508,14 +509,19 @@ def parse_file(path: Path, *, log_date: date | None = None) -> ParsedFile:
     `records_total` counts feature header lines, checkout, reservation and queued lines and
     `-i` table rows. Raises SourceFileError for an empty file.
     """
-    text = read_text(path)
-    if not text.strip():
+    parser = _StatusParser(path)
+    blank = True
+    for line in iter_text_lines(path):
+        blank = blank and not line.text.strip()
+        if line.too_long:
+            parser.parsed.records_total += 1
+            parser.parsed.reject(line.number, too_long_reason(line.length), line.text)
+        else:
+            parser.feed(line.number, line.text)
+    if blank:
         raise SourceFileError(
             f"{path}: the file is empty. Re-run lmutil lmstat or remove it from the landing folder."
         )
-    parser = _StatusParser(path)
-    for line_number, line in enumerate(text.split("\n"), start=1):
-        parser.feed(line_number, line)
     parsed = parser.finish()
     if parser.undated_starts:
         logger.warning(

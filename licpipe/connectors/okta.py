@@ -30,6 +30,7 @@ from licpipe.connectors.m365 import (
     header_positions,
     width_error,
 )
+from licpipe.connectors.text_lines import TextLine, iter_text_lines, read_head, too_long_reason
 
 logger = logging.getLogger(__name__)
 
@@ -105,45 +106,51 @@ def parse_file(path: Path, **options: Any) -> ParsedFile:
     Raises SourceFileError for a file that is neither.
     """
     del options
-    text = read_text(path)
-    stripped = text.lstrip()
-    if stripped.startswith(("{", "[")):
-        return _parse_events(path, text)
-    if not stripped:
-        raise SourceFileError(
-            f"{path}: the file is empty. Re-export it or remove it from the landing folder."
-        )
+    head = read_head(path).lstrip()
+    if head.startswith("["):
+        return _parse_events(path, _array_records(path))
+    if head.startswith("{"):
+        return _parse_events(path, _ndjson_records(path))
+    # The CSV reader raises SourceFileError for an empty file.
     return _parse_users(path)
 
 
 # System Log ----------------------------------------------------------------------------------
 
 
-def _event_records(path: Path, text: str) -> Iterator[tuple[int, str, Any]]:
-    """Yield (line or record number, raw text, decoded JSON or the decoding error).
+# (line or record number, raw text, decoded JSON, the decoding error, or the over-long line)
+EventRecord = tuple[int, str, Any]
 
-    A file starting with `[` is one JSON array numbered by record. Any other file is NDJSON,
-    numbered by physical line, with blank lines skipped.
+
+def _array_records(path: Path) -> Iterator[EventRecord]:
+    """Yield the records of a file that is one JSON array, numbered by record.
+
+    NOTE: the whole array is read into memory, because a JSON array cannot be split into
+    records before it is parsed. NDJSON exports are read one line at a time.
     """
-    if text.lstrip().startswith("["):
-        try:
-            records = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise SourceFileError(
-                f"{path}: the file starts with '[' but is not a valid JSON array ({error}). "
-                "Export the System Log again as NDJSON or as one complete JSON array."
-            ) from None
-        for number, record in enumerate(records, start=1):
-            yield number, json.dumps(record), record
-        return
+    try:
+        records = json.loads(read_text(path))
+    except json.JSONDecodeError as error:
+        raise SourceFileError(
+            f"{path}: the file starts with '[' but is not a valid JSON array ({error}). "
+            "Export the System Log again as NDJSON or as one complete JSON array."
+        ) from None
+    for number, record in enumerate(records, start=1):
+        yield number, json.dumps(record), record
 
-    for number, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
+
+def _ndjson_records(path: Path) -> Iterator[EventRecord]:
+    """Yield the records of an NDJSON file, numbered by physical line, skipping blank lines."""
+    for line in iter_text_lines(path):
+        if line.too_long:
+            yield line.number, line.text, line
+            continue
+        if not line.text.strip():
             continue
         try:
-            yield number, line, json.loads(line)
+            yield line.number, line.text, json.loads(line.text)
         except json.JSONDecodeError as error:
-            yield number, line, error
+            yield line.number, line.text, error
 
 
 def _text(value: Any) -> str | None:
@@ -198,15 +205,18 @@ def _event_row(event: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _parse_events(path: Path, text: str) -> ParsedFile:
+def _parse_events(path: Path, records: Iterator[EventRecord]) -> ParsedFile:
     parsed = ParsedFile()
     landed_uuids: set[str] = set()
     duplicates = 0
     out_of_order = 0
     latest_published = None
 
-    for number, raw_text, record in _event_records(path, text):
+    for number, raw_text, record in records:
         parsed.records_total += 1
+        if isinstance(record, TextLine):
+            parsed.reject(number, too_long_reason(record.length), raw_text)
+            continue
         if isinstance(record, json.JSONDecodeError):
             parsed.reject(number, f"invalid JSON: {record.msg} at column {record.colno}", raw_text)
             continue

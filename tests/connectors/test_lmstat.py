@@ -305,6 +305,24 @@ def test_pid_tail_and_blank_lines(tmp_path):
     assert parsed.rejects == []
 
 
+def test_long_line_rejected(tmp_path):
+    path = tmp_path / "lmstat_matlab.txt"
+    path.write_text(
+        "Flexible License Manager status on Mon 2/10/2025 9:00\n"
+        + "x" * 70_000
+        + "\nUsers of MATLAB:  (Total of 5 licenses issued;  Total of 0 licenses in use)\n"
+    )
+
+    parsed = lmstat.parse_file(path)
+
+    (reject,) = parsed.rejects
+    assert reject.line_number == 2
+    assert "70,000 characters long" in reject.reason
+    assert len(reject.raw_text) == 65_536
+    (feature,) = parsed.tables["lmstat_features"]
+    assert feature["feature"] == "MATLAB"
+
+
 def test_detect_recognises_lmstat():
     for name in (
         "lmstat_a_reservations_queued.txt",

@@ -166,3 +166,18 @@ def test_broken_json_array_raises(tmp_path):
 
     with pytest.raises(SourceFileError, match="not a valid JSON array"):
         okta.parse_file(path)
+
+
+def test_long_ndjson_line_rejected(tmp_path):
+    lines = (FIXTURES / "system_log_2026-11.ndjson").read_text().splitlines()
+    padded = json.dumps({"uuid": "long", "padding": "p" * 70_000})
+    path = tmp_path / "system_log.ndjson"
+    path.write_text("\n".join([lines[0], padded, lines[1]]) + "\n")
+
+    parsed = okta.parse_file(path)
+
+    (reject,) = parsed.rejects
+    assert reject.line_number == 2
+    assert "characters long, over the limit of 65,536" in reject.reason
+    assert [row["_line_number"] for row in parsed.tables[okta.EVENTS]] == [1, 3]
+    assert parsed.records_total == 3
