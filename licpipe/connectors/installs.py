@@ -23,6 +23,7 @@ from licpipe.connectors.base import (
     to_date,
 )
 from licpipe.connectors.csv_records import read_csv_records
+from licpipe.connectors.text_lines import read_first_line, read_head
 
 logger = logging.getLogger(__name__)
 
@@ -113,11 +114,12 @@ def parse_file(path: Path, device_name: str | None = None, **_options: Any) -> P
     `device_name` names the device for osquery results that carry no host identifier.
     Raises SourceFileError when the header matches none of the three inventories.
     """
-    text = read_text(path)
-    if text.lstrip().startswith(("[", "{")):
-        parsed = _parse_osquery_json(path, text, device_name)
+    head = read_head(path)
+    if head.lstrip().startswith(("[", "{")):
+        # NOTE: osquery JSON is parsed whole, so a JSON file is held in memory in full.
+        parsed = _parse_osquery_json(path, read_text(path), device_name)
     else:
-        parsed = _parse_csv(path, text, device_name)
+        parsed = _parse_csv(path, read_first_line(path), device_name)
 
     logger.info(
         "Parsed install inventory %s: %d landed, %d rejected, %d install dates set to NULL",
@@ -129,8 +131,7 @@ def parse_file(path: Path, device_name: str | None = None, **_options: Any) -> P
     return parsed
 
 
-def _parse_csv(path: Path, text: str, device_name: str | None) -> ParsedFile:
-    first_line = text.split("\n", 1)[0]
+def _parse_csv(path: Path, first_line: str, device_name: str | None) -> ParsedFile:
     # `osqueryi --csv` separates fields with a pipe.
     delimiter = "|" if first_line.count("|") > first_line.count(",") else None
     header, records = read_csv_records(path, delimiter=delimiter)

@@ -32,7 +32,7 @@ from licpipe.connectors.base import (
     to_int,
 )
 from licpipe.connectors.csv_records import read_csv_records
-from licpipe.connectors.text_lines import read_head
+from licpipe.connectors.text_lines import read_first_line
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ def header_labels(path: Path, header: Sequence[str], delimiter: str = ",") -> li
 
     Falls back to the normalised names when the first line does not split into as many cells.
     """
-    first_line = read_head(path).split("\n", 1)[0]
+    first_line = read_first_line(path)
     labels = [label.strip() for label in next(csv.reader([first_line], delimiter=delimiter), [])]
     return labels if len(labels) == len(header) else list(header)
 

@@ -34,6 +34,7 @@ from licpipe.connectors.base import (
     to_int,
 )
 from licpipe.connectors.csv_records import read_csv_records
+from licpipe.connectors.text_lines import read_first_line, read_head
 
 logger = logging.getLogger(__name__)
 
@@ -177,9 +178,9 @@ def parse_file(path: Path, source: str | None = None, **_options: Any) -> Parsed
     `source` (google, zoom, atlassian) skips header detection, for files whose header fits
     more than one export. Raises SourceFileError for an unknown header or invalid JSON.
     """
-    text = read_text(path)
-    if text.lstrip().startswith(("[", "{")):
-        parsed = _parse_zoom_json(path, text)
+    head = read_head(path)
+    if head.lstrip().startswith(("[", "{")):
+        parsed = _parse_zoom_json(path, read_text(path))
         _log_counts(path, "zoom", parsed)
         return parsed
 
@@ -198,7 +199,7 @@ def parse_file(path: Path, source: str | None = None, **_options: Any) -> Parsed
     elif kind == "zoom":
         parsed = _parse_flat(path, header, records, ZOOM_TABLE, header)
     else:
-        parsed = _parse_atlassian(path, kind, header, _raw_header(text), records)
+        parsed = _parse_atlassian(path, kind, header, _raw_header(read_first_line(path)), records)
     _log_counts(path, kind, parsed)
     return parsed
 

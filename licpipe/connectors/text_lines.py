@@ -100,3 +100,8 @@ def read_head(path: Path) -> str:
             text = data.decode("cp1252", errors="replace")
     text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
     return text[:4096]
+
+
+def read_first_line(path: Path) -> str:
+    """Return the first line of a text file (a header), up to MAX_LINE_CHARS characters."""
+    return next((line.text for line in iter_text_lines(path)), "")
