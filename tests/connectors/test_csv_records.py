@@ -143,7 +143,7 @@ def test_long_header_fails_file(tmp_path):
         read_csv_records(path)
 
 
-def test_long_line_memory_bounded(tmp_path):
+def test_long_line_read_in_parts(tmp_path):
     path = tmp_path / "big.log"
     with path.open("w") as handle:
         handle.write("first\n")
