@@ -267,6 +267,9 @@ def _number_text(text: str, column: str, delimiter: str | None) -> str:
 
     In a `;`-separated file (the layout of locales that write decimal commas) any comma is
     ambiguous: `1,234` may be 1234 or 1.234. Elsewhere a comma must group thousands.
+
+    NOTE: `1.234` is read as 1.234 in any file, because a dot used as a thousands separator
+    cannot be told from a decimal point.
     """
     if delimiter == ";" and "," in text:
         raise ValueError(
