@@ -26,3 +26,12 @@
         cast('{{ value }}' as date)
     {%- endif -%}
 {%- endmacro %}
+
+
+{#
+  The latest date a source may carry and still date the data: a day after the machine's
+  current date, which allows for time zones, or after the as-of date var when that is later.
+#}
+{% macro latest_usable_date() -%}
+    greatest(current_date, coalesce({{ as_of_date_var() }}, current_date)) + 1
+{%- endmacro %}

@@ -1,43 +1,67 @@
 with
 
-m365_details as (
+source_dates as (
 
-    select * from {{ ref('stg_m365__active_user_details') }}
-
-),
-
-usage_events as (
-
-    select * from {{ ref('int_usage_events') }}
+    select * from {{ ref('int_source_dates') }}
 
 ),
 
-flexlm_events as (
+ranked_dates as (
 
-    select * from {{ ref('stg_flexlm__events') }}
+    -- Report and activity dates date the data. HR, install and decision dates
+    -- do so only when no report or activity date exists.
+    select
+        *,
+        date_kind = 'directory' as is_fallback,
+    from source_dates
+    where latest_on is not null
 
 ),
 
-data_dates as (
+latest as (
 
-    select max(report_refresh_date) as latest_on from m365_details
-    union all
-    select max(usage_date) as latest_on from usage_events
-    union all
-    select max(cast(event_at as date)) as latest_on from flexlm_events
+    select
+        coalesce(
+            max(latest_on) filter (where not is_fallback),
+            max(latest_on)
+        ) as latest_data_on,
+    from ranked_dates
+
+),
+
+latest_source as (
+
+    select
+        min(
+            ranked_dates.source || ' ' || ranked_dates.dataset || ' ('
+            || ranked_dates.source_file || ')'
+        ) as latest_data_source,
+    from ranked_dates
+    cross join latest
+    where ranked_dates.latest_on = latest.latest_data_on
+        and (
+            not ranked_dates.is_fallback
+            or not exists (select 1 from ranked_dates where not is_fallback)
+        )
 
 ),
 
 final as (
 
-    -- NULL only when the raw schema has no dated rows at all. The wall clock is
-    -- never used, so a re-run on old data gives the same result.
+    -- NULL only when no source has a date up to a day after the machine's
+    -- current date. The wall clock never sets the date, so a re-run on old
+    -- data gives the same result.
     select
-        coalesce(
-            {{ as_of_date_var() }},
-            (select max(latest_on) from data_dates)
-        ) as as_of_date,
-        (select max(latest_on) from data_dates) as latest_data_on,
+        coalesce({{ as_of_date_var() }}, latest.latest_data_on) as as_of_date,
+        latest.latest_data_on,
+        latest_source.latest_data_source,
+        (
+            select cast(count(distinct source_file) as integer)
+            from source_dates
+            where future_rows > 0
+        ) as future_dated_files,
+    from latest
+    cross join latest_source
 
 )
 
