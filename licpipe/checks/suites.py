@@ -3,7 +3,9 @@
 A suite file is JSON: {"name", "table", "expectations": [{"type", "kwargs", "severity",
 "meta"}]}. A `type` starting with `expect_` is a Great Expectations 1.x expectation. Any other
 type is a custom check in `licpipe.checks.sql_checks`, run as SQL on the whole table.
-Kwarg values of the form {"$PARAMETER": "as_of"} are filled from the `parameters` argument.
+Kwarg values of the form {"$PARAMETER": "as_of"} are filled from the `parameters` argument. An
+expectation whose parameter is missing is not run and counts as failed, with a message saying
+which value is missing and how to supply it.
 """
 
 from __future__ import annotations
@@ -25,6 +27,13 @@ from licpipe.settings import EXPECTATIONS_DIR
 logger = logging.getLogger(__name__)
 
 SEVERITIES = ("error", "warn")
+# The next step shown to the user when a suite parameter has no value, by parameter name.
+PARAMETER_HINTS = {
+    "as_of": (
+        "No source has a usable date, so the as-of date is unknown. Load dated exports or "
+        "run licpipe with --as-of YYYY-MM-DD"
+    ),
+}
 # Seed of the reservoir sample taken from tables larger than `sample_rows`.
 SAMPLE_SEED = 42
 
@@ -38,6 +47,8 @@ class SuiteExpectation:
     kwargs: dict
     severity: str
     meta: dict
+    # Parameters the suite names that `parameters` gave no value for.
+    missing_parameters: tuple[str, ...] = ()
 
     @property
     def is_gx(self) -> bool:
@@ -66,8 +77,7 @@ def load_suite(
 
     Raises:
         FileNotFoundError: no such suite file.
-        ValueError: the file is not valid JSON, lacks a key, has an unknown severity, or uses
-            a parameter that `parameters` does not give.
+        ValueError: the file is not valid JSON, lacks a key or has an unknown severity.
     """
     path = Path(suites_dir or EXPECTATIONS_DIR) / f"{suite_name}.json"
     if not path.is_file():
@@ -93,28 +103,28 @@ def load_suite(
             )
         if "type" not in entry:
             raise ValueError(f"{path}: expectation {index} has no type.")
-        kwargs = _fill_parameters(entry.get("kwargs", {}), parameters or {}, path, index)
+        kwargs, missing = _fill_parameters(entry.get("kwargs", {}), parameters or {})
         expectations.append(
-            SuiteExpectation(index, entry["type"], kwargs, severity, entry.get("meta", {}))
+            SuiteExpectation(index, entry["type"], kwargs, severity, entry.get("meta", {}), missing)
         )
     return Suite(document.get("name", suite_name), document["table"], expectations, path)
 
 
-def _fill_parameters(kwargs: dict, parameters: dict, path: Path, index: int) -> dict:
+def _fill_parameters(kwargs: dict, parameters: dict) -> tuple[dict, tuple[str, ...]]:
+    """Return the kwargs with parameters filled in, and the names that had no value."""
     filled = {}
+    missing = []
     for key, value in kwargs.items():
         if isinstance(value, dict) and set(value) == {"$PARAMETER"}:
             name = value["$PARAMETER"]
-            if name not in parameters or parameters[name] is None:
-                raise ValueError(
-                    f"{path}: expectation {index} needs parameter {name!r}; pass "
-                    f"parameters={{{name!r}: ...}} to validate_table."
-                )
+            if parameters.get(name) is None:
+                missing.append(name)
+                continue
             value = parameters[name]
         if isinstance(value, date):
             value = value.isoformat()
         filled[key] = value
-    return filled
+    return filled, tuple(missing)
 
 
 def validate_table(
@@ -163,6 +173,9 @@ def validate_table(
     results: dict[int, ExpectationResult] = {}
     runnable = []
     for expectation in suite.expectations:
+        if expectation.missing_parameters:
+            results[expectation.index] = _missing_parameter_result(expectation)
+            continue
         if not expectation.is_gx:
             continue
         precheck = _precheck_column(con, suite.table, expectation, types)
@@ -189,7 +202,7 @@ def validate_table(
         results[expectation.index] = result
 
     for expectation in suite.expectations:
-        if not expectation.is_gx:
+        if not expectation.is_gx and not expectation.missing_parameters:
             results[expectation.index] = sql_checks.run_custom_check(
                 con, suite.table, expectation.type, expectation.kwargs, expectation.severity
             )
@@ -198,6 +211,13 @@ def validate_table(
     return _outcome(
         suite, ordered, row_count=row_count, sampled_rows=sample_rows if sampled else None
     )
+
+
+def _missing_parameter_result(expectation: SuiteExpectation) -> ExpectationResult:
+    name = expectation.missing_parameters[0]
+    hint = PARAMETER_HINTS.get(name, f"Pass parameters={{{name!r}: ...}} to validate_table")
+    detail = f"{expectation.label} was not run because parameter {name!r} is missing. {hint}"
+    return ExpectationResult(expectation.label, False, 0, [], expectation.severity, detail)
 
 
 def _precheck_column(

@@ -385,9 +385,18 @@ def test_daily_usage_dirty_fails(con):
     assert outcome.severity == "ERROR"
 
 
-def test_daily_usage_needs_as_of():
-    with pytest.raises(ValueError, match="as_of"):
-        load_suite("fct_daily_usage")
+def test_daily_usage_without_as_of_fails_clearly(con):
+    build_daily_usage(con, USAGE_ROWS)
+
+    outcome = validate_table(con, "fct_daily_usage", parameters={"as_of": None})
+
+    [result] = failed(outcome)
+    assert result.expectation == "expect_column_values_to_be_between(usage_date)"
+    assert result.severity == "error"
+    assert "parameter 'as_of' is missing" in result.detail
+    assert "--as-of YYYY-MM-DD" in outcome.message
+    assert outcome.severity == "ERROR"
+    assert len(outcome.results) == 6
 
 
 def test_large_table_counts_full_table(con):
