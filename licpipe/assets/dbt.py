@@ -2,7 +2,8 @@
 
 dbt runs as a subprocess (dagster-dbt's CLI resource), so no Dagster step holds a DuckDB
 connection while it runs. The step holds licpipe's writer lock file for the whole build, because
-dbt does not retry DuckDB's file lock. dbt tests surface as asset checks.
+dbt does not retry DuckDB's file lock. dbt tests surface as asset checks, each with a message,
+and a test that warns or fails writes a row to `analytics.quality_alerts`.
 """
 
 import json
@@ -10,19 +11,23 @@ import os
 import subprocess
 import sys
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey
+import duckdb
+from dagster import AssetCheckResult, AssetExecutionContext, AssetKey, Failure
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
+    DbtCliInvocation,
     DbtCliResource,
     dbt_assets,
 )
 
 from licpipe import settings
-from licpipe.resources import PipelineOptions, WarehouseResource
+from licpipe.checks.model_tests import describe_test_results
+from licpipe.resources import AlertsResource, PipelineOptions, WarehouseResource
 from licpipe.warehouse import writer_lock
 
 MANIFEST_PATH = settings.DBT_PROJECT_DIR / "target" / "manifest.json"
@@ -108,11 +113,63 @@ def licpipe_dbt_models(
     dbt: DbtCliResource,
     warehouse: WarehouseResource,
     options: PipelineOptions,
+    alerts: AlertsResource,
 ):
-    """Staging, intermediate and mart models with their tests, in one dbt invocation."""
+    """Staging, intermediate and mart models with their tests, in one dbt invocation.
+
+    Fails after the build when the data has no as-of date, because every mart check and model
+    downstream counts from it.
+    """
     # dbt reads the warehouse path from this variable in profiles.yml; the subprocess
     # inherits it, so Dagster and dbt always write the same file.
     os.environ[settings.ENV_WAREHOUSE] = str(warehouse.file)
+    test_results: list[AssetCheckResult] = []
     # dbt writes in its own process, so it takes the writer lock here for its whole build.
     with writer_lock(warehouse.file, wait_seconds=warehouse.lock_wait_seconds):
-        yield from dbt.cli(["build", "--vars", dbt_vars(options)], context=context).stream()
+        invocation = dbt.cli(
+            ["build", "--vars", dbt_vars(options)], context=context, raise_on_error=False
+        )
+        for event in invocation.stream():
+            # Test results wait for their messages, which need the database dbt holds.
+            if isinstance(event, AssetCheckResult):
+                test_results.append(event)
+            else:
+                yield event
+
+    with warehouse.connect() as con:
+        yield from describe_test_results(
+            con,
+            test_results,
+            _run_results(invocation),
+            invocation.manifest,
+            webhook_url=alerts.webhook_url,
+        )
+        as_of = _as_of_date(con)
+
+    error = invocation.get_error()
+    if error is not None:
+        raise error
+    if as_of is None:
+        raise Failure(
+            description=(
+                "No source in the landing folder has a usable date (report refresh dates, "
+                "lmstat snapshots, activity or last sign-in dates, HR dates), so the as-of date "
+                "is unknown. Run again with --as-of YYYY-MM-DD, or add dated exports."
+            )
+        )
+    context.log.info("As-of date %s", as_of)
+
+
+def _run_results(invocation: DbtCliInvocation) -> dict[str, Any]:
+    """Return the build's run_results.json, or no results when dbt wrote none."""
+    try:
+        return invocation.get_artifact("run_results.json")
+    except FileNotFoundError:
+        return {"results": []}
+
+
+def _as_of_date(con: duckdb.DuckDBPyConnection) -> date | None:
+    try:
+        return con.execute("select max(as_of_date) from main_marts.as_of_date").fetchone()[0]
+    except duckdb.CatalogException:
+        return None
