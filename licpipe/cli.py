@@ -193,9 +193,17 @@ def _report(config: settings.Settings, ok: bool) -> int:
     return 0 if ok else 1
 
 
+def _print_folder_warnings(landing: Path) -> None:
+    from licpipe.landing_folders import folder_warnings
+
+    for warning in folder_warnings(landing):
+        print(f"licpipe: {warning}", file=sys.stderr)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     config = _configure_environment(args)
     ok = run_pipeline(config, retrain=args.command == "retrain", log_level=_log_level(args))
+    _print_folder_warnings(Path(args.landing).resolve())
     return _report(config, ok)
 
 

@@ -29,7 +29,8 @@ def affected_selection(new_files: list[str]) -> list[AssetKey]:
     from licpipe.assets.raw import RAW_ASSET_SOURCES, raw_assets
     from licpipe.assets.recommendations import recommendation_assets
 
-    sources = {name.split("/", 1)[0] for name in new_files}
+    # Source folder names are read case-insensitively, as the loader reads them.
+    sources = {name.split("/", 1)[0].lower() for name in new_files}
     keys: list[AssetKey] = []
     for folders, definition in zip(RAW_ASSET_SOURCES.values(), raw_assets, strict=True):
         if sources & set(folders):

@@ -136,3 +136,15 @@ def test_failures_printed_once_per_message(capsys, tmp_path):
     assert "dbt_test" in lines[2]
     assert lines[3] == "licpipe: quality gate failed on raw/hr_directory: 3 of 9 rows unexpected"
     assert len(lines) == 4
+
+
+def test_folder_warnings_printed(capsys, tmp_path):
+    (tmp_path / "entitlement").mkdir()
+    (tmp_path / "hr").mkdir()
+
+    cli._print_folder_warnings(tmp_path)
+    err = capsys.readouterr().err
+
+    assert "entitlement/ is not a source folder" in err
+    assert "Did you mean entitlements?" in err
+    assert "hr/" not in err

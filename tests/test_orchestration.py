@@ -95,6 +95,20 @@ def test_sensor_runs_only_new_sources(monkeypatch, tmp_path):
     assert isinstance(again[0], SkipReason)
 
 
+def test_sensor_reads_folder_names_case_insensitively(monkeypatch, tmp_path):
+    from licpipe.sensors import landing_sensor
+
+    landing = tmp_path / "landing"
+    (landing / "HR").mkdir(parents=True)
+    (landing / "HR" / "hr_directory.csv").write_text("employee_id,email\nE1,a@example.com\n")
+    monkeypatch.setenv("LICPIPE_LANDING", str(landing))
+
+    request = list(landing_sensor(build_sensor_context()))[0]
+    keys = {key.to_user_string() for key in request.asset_selection}
+
+    assert "raw/hr_directory" in keys
+
+
 WRITER = textwrap.dedent(
     """
     import sys
