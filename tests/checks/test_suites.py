@@ -133,6 +133,14 @@ LMSTAT_ROWS = [
     }
     for feature, in_use in (("CAD PRO", 7), ("VIEWER", 2))
 ]
+M365_USER_REPORT_ROWS = [
+    {
+        "report_refresh_date": date(2024, 5, 1),
+        "user_principal_name": f"user{i}@example.com",
+        "is_concealed": False,
+    }
+    for i in range(3)
+]
 RAW_CASES = {
     "raw_hr_directory": ("hr_directory", "hr", HR_ROWS),
     "raw_m365_active_user_detail": ("m365_active_user_detail", "m365", M365_ROWS),
@@ -142,6 +150,13 @@ RAW_CASES = {
     "raw_salesforce_login_history": ("salesforce_login_history", "salesforce", SALESFORCE_ROWS),
     "raw_slack_members": ("slack_members", "slack", SLACK_ROWS),
     "raw_lmstat_features": ("lmstat_features", "flexlm", LMSTAT_ROWS),
+    "raw_m365_teams_user_activity": ("m365_teams_user_activity", "m365", M365_USER_REPORT_ROWS),
+    "raw_m365_activations_user_detail": (
+        "m365_activations_user_detail",
+        "m365",
+        M365_USER_REPORT_ROWS,
+    ),
+    "raw_m365_app_user_detail": ("m365_app_user_detail", "m365", M365_USER_REPORT_ROWS),
 }
 AS_OF = date(2024, 5, 1)
 
@@ -256,9 +271,20 @@ def test_hr_missing_hire_date_only_warns(con):
 
     assert outcome.passed
     assert outcome.severity == "WARN"
-    assert [r.expectation for r in failed(outcome)] == [
-        "expect_column_values_to_not_be_null(hire_date)"
-    ]
+    assert [r.expectation for r in failed(outcome)] == ["not_null_where_file_has_column(hire_date)"]
+    assert "export.csv: 1 row(s)" in outcome.message
+
+
+def test_hr_without_hire_dates_passes(con):
+    rows = copy.deepcopy(HR_ROWS)
+    for row in rows:
+        row["hire_date"] = None
+    land_rows(con, "hr_directory", rows, source="hr")
+
+    outcome = validate_table(con, "raw_hr_directory")
+
+    assert failed(outcome) == []
+    assert outcome.severity is None
 
 
 def test_hr_text_fte_fails_cleanly(con):
@@ -310,7 +336,7 @@ def test_m365_concealed_share_names_setting(con):
     assert concealed.unexpected_count == 2
     assert "2 of 3 rows (67%)" in outcome.message
     assert "Display concealed user, group, and site names in all reports" in outcome.message
-    assert "Settings > Org settings > Services > Reports" in outcome.message
+    assert "Microsoft 365 admin center > Settings > Org settings > Reports" in outcome.message
     assert "displayConcealedNames" in outcome.message
 
 
