@@ -201,10 +201,12 @@ def run_custom_check(
         return share_of_rows_below(con, table, severity=severity, **kwargs)
     if check_type == "rejected_share_below":
         return rejected_share_below(con, severity=severity, **kwargs)
+    if check_type == "not_null_where_file_has_column":
+        return not_null_where_file_has_column(con, table, severity=severity, **kwargs)
     raise ValueError(
         f"unknown check type {check_type!r} for table {table}; use an expect_* type from "
         "Great Expectations or one of row_count_matches_loader, share_of_rows_below, "
-        "rejected_share_below."
+        "rejected_share_below, not_null_where_file_has_column."
     )
 
 
@@ -358,3 +360,39 @@ def rejected_share_below(
     )
     logger.debug("Rejected share for %s: %d of %d", source, rejected, records)
     return ExpectationResult(label, False, int(rejected), examples, severity, detail)
+
+
+def not_null_where_file_has_column(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    *,
+    column: str,
+    severity: str = "warn",
+) -> ExpectationResult:
+    """Require an optional column to be filled on every row of each file that fills it at all.
+
+    The raw table cannot tell a file without the column from one whose column is empty, so a
+    file whose rows all leave it empty counts as not having it and passes. Rows are grouped by
+    `_file_sha256`. Examples name each file with its count of empty rows.
+    """
+    label = f"not_null_where_file_has_column({column})"
+    quoted = quote_identifier(column)
+    rows = con.execute(
+        f"""
+        select any_value(_source_file), count(*) filter (where {quoted} is null)
+        from {quote_table(table)}
+        group by _file_sha256
+        having count({quoted}) > 0 and count(*) filter (where {quoted} is null) > 0
+        order by 1
+        """
+    ).fetchall()
+    if not rows:
+        return ExpectationResult(label, True, 0, [], severity, "")
+
+    missing = sum(count for _, count in rows)
+    examples = [f"{file_name}: {count} row(s)" for file_name, count in rows[:5]]
+    detail = (
+        f"{label}: {missing} row(s) leave {column} empty in {len(rows)} file(s) that fill it "
+        "on other rows"
+    )
+    return ExpectationResult(label, False, missing, examples, severity, detail)
