@@ -24,6 +24,29 @@ as_of as (
 
 ),
 
+server_seats as (
+
+    select * from {{ ref('int_license_server_seats') }}
+
+),
+
+server_issued as (
+
+    -- The license server's count of issued seats at the as-of date.
+    select
+        server_skus.sku,
+        server_seats.seats_issued,
+    from (
+        select distinct server_seats.sku, as_of.as_of_date,
+        from server_seats
+        cross join as_of
+    ) as server_skus
+    asof inner join server_seats
+        on server_skus.sku = server_seats.sku
+        and server_skus.as_of_date >= server_seats.effective_on
+
+),
+
 lines as (
 
     select
@@ -102,9 +125,13 @@ final as (
         purchased_skus.monthly_quote_price,
         purchased_skus.min_commitment_seats,
         true as is_purchased,
+        'entitlements' as seats_owned_source,
+        server_issued.seats_issued as server_seats_issued,
     from purchased_skus
     left join applications
         on purchased_skus.application_id = applications.application_id
+    left join server_issued
+        on purchased_skus.sku = server_issued.sku
 
     union all
 
@@ -114,7 +141,13 @@ final as (
         applications.application,
         catalog_skus.license_model,
         catalog_skus.feature,
-        0 as seats_owned,
+        -- A concurrent SKU bought on no purchase line owns what its license
+        -- server issues.
+        case
+            when catalog_skus.license_model = 'concurrent'
+                then coalesce(server_issued.seats_issued, 0)
+            else 0
+        end as seats_owned,
         cast(null as decimal(18, 4)) as monthly_unit_price,
         cast(null as varchar) as currency,
         cast(null as date) as renewal_date,
@@ -122,9 +155,18 @@ final as (
         cast(null as decimal(18, 4)) as monthly_quote_price,
         cast(null as integer) as min_commitment_seats,
         false as is_purchased,
+        case
+            when
+                catalog_skus.license_model = 'concurrent'
+                and server_issued.seats_issued is not null
+                then 'license_server'
+        end as seats_owned_source,
+        server_issued.seats_issued as server_seats_issued,
     from catalog_skus
     left join applications
         on catalog_skus.application_id = applications.application_id
+    left join server_issued
+        on catalog_skus.sku = server_issued.sku
     where lower(catalog_skus.sku) not in (
         select lower(sku) from purchased_skus
     )

@@ -341,6 +341,8 @@ snapshot_checkouts as (
         date_trunc('hour', snapshot_at) as hour_start,
         sum(coalesce(seats, 1)) filter (where kind = 'checkout')
             as seats_in_use,
+        sum(coalesce(seats, 1)) filter (where kind = 'reservation')
+            as seats_reserved,
         max(licenses_issued) as seats_issued,
     from snapshot_lines
     group by 1, 2, 3, 4
@@ -378,6 +380,10 @@ final as (
             as snapshot_seats_in_use,
         cast(snapshot_checkouts.seats_issued as integer)
             as snapshot_seats_issued,
+        -- lmstat counts reserved seats as in use although nobody holds them,
+        -- so they are shown apart and never add to the peak.
+        cast(snapshot_checkouts.seats_reserved as integer)
+            as snapshot_seats_reserved,
     from hours
     left join levels_at_hour_start
         using (server, daemon, feature, hour_start)

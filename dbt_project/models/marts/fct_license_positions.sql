@@ -42,6 +42,12 @@ as_of as (
 
 ),
 
+server_seats as (
+
+    select * from {{ ref('int_license_server_seats') }}
+
+),
+
 data_range as (
 
     -- From the first day of use (the as-of date when nothing was used) to the
@@ -94,6 +100,29 @@ owned as (
         and coalesce(purchase_lines.term_start <= grid.position_date, true)
         and coalesce(purchase_lines.term_end >= grid.position_date, true)
     group by 1, 2
+
+),
+
+purchased_skus as (
+
+    select distinct sku
+    from purchase_lines
+    where sku is not null
+
+),
+
+server_issued as (
+
+    -- The license server's count of issued seats on the day, from the latest
+    -- change on or before it.
+    select
+        grid.sku,
+        grid.position_date,
+        server_seats.seats_issued,
+    from grid
+    asof inner join server_seats
+        on grid.sku = server_seats.sku
+        and grid.position_date >= server_seats.effective_on
 
 ),
 
@@ -255,25 +284,60 @@ installed as (
 
 ),
 
+owned_figures as (
+
+    -- Purchase lines set seats owned whenever the SKU has any. A concurrent
+    -- SKU without them owns what its license server issues.
+    select
+        grid.sku,
+        grid.position_date,
+        case
+            when purchased_skus.sku is not null
+                then coalesce(owned.seats_owned, 0)
+            when grid.license_model = 'concurrent'
+                then coalesce(server_issued.seats_issued, 0)
+            else 0
+        end as seats_owned,
+        case
+            when purchased_skus.sku is not null then 'entitlements'
+            when
+                grid.license_model = 'concurrent'
+                and server_issued.seats_issued is not null
+                then 'license_server'
+        end as seats_owned_source,
+    from grid
+    left join purchased_skus
+        on grid.sku = purchased_skus.sku
+    left join owned
+        on grid.sku = owned.sku
+        and grid.position_date = owned.position_date
+    left join server_issued
+        on grid.sku = server_issued.sku
+        and grid.position_date = server_issued.position_date
+
+),
+
 final as (
 
     select
         grid.sku,
         grid.application_id,
         grid.position_date,
-        cast(coalesce(owned.seats_owned, 0) as integer) as seats_owned,
+        cast(owned_figures.seats_owned as integer) as seats_owned,
+        owned_figures.seats_owned_source,
+        cast(server_issued.seats_issued as integer) as server_seats_issued,
         cast(coalesce(assigned.seats_assigned, 0) as integer) as seats_assigned,
         cast(coalesce(active.active_30d, 0) as integer) as active_30d,
         cast(coalesce(active.active_60d, 0) as integer) as active_60d,
         cast(coalesce(active.active_90d, 0) as integer) as active_90d,
         cast(coalesce(installed.installed, 0) as integer) as installed,
         cast(
-            coalesce(owned.seats_owned, 0)
-            - coalesce(assigned.seats_assigned, 0)
+            owned_figures.seats_owned - coalesce(assigned.seats_assigned, 0)
             as integer
         ) as seats_gap,
     from grid
-    left join owned using (sku, position_date)
+    inner join owned_figures using (sku, position_date)
+    left join server_issued using (sku, position_date)
     left join assigned using (sku, position_date)
     left join active using (sku, position_date)
     left join installed using (sku, position_date)
