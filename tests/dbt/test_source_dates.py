@@ -100,3 +100,12 @@ def test_as_of_from_latest_usable_date(warehouse):
     assert latest == expected
     assert as_of <= date.today() + timedelta(days=1)
     assert not source.startswith("hr ")
+
+
+def test_unit_tests_pass_with_as_of_var(warehouse):
+    """A run with --as-of passes the as_of_date var, which no unit test may depend on."""
+    result = run_dbt(
+        warehouse, "test", "--select", "test_type:unit", "--vars", "{as_of_date: '2030-01-01'}"
+    )
+
+    assert result.returncode == 0, result.stdout[-4000:]
