@@ -38,7 +38,7 @@ def _configure_environment(args: argparse.Namespace) -> settings.Settings:
     warehouse = Path(args.warehouse).resolve()
     if landing.exists() and not landing.is_dir():
         raise SystemExit(
-            f"licpipe: landing path {landing} is a file; pass the folder that holds the "
+            f"licpipe: landing path {landing} is a file; pass the folder that contains the "
             "<source>/ export folders."
         )
     if not landing.is_dir():

@@ -89,7 +89,7 @@ def claim_output_folder(path: Path) -> None:
         owner = owner_file.read_text(encoding="utf-8").strip()
         if owner and owner != path.name and (path.parent / owner).exists():
             raise FileExistsError(
-                f"{path.parent} already holds the outputs of warehouse {owner}, and "
+                f"{path.parent} already contains the outputs of warehouse {owner}, and "
                 f"{path.name} would overwrite them; give each warehouse its own folder."
             )
     owner_file.write_text(path.name + "\n", encoding="utf-8")

@@ -153,8 +153,8 @@ def find_reclaim_candidates(
     when they are idle. Idle for at least the window gives intermittent when a periodic pattern
     expects use within one period, grace when assigned under grace_days ago, else reclaim.
     Never used gives grace inside grace_days and reclaim after it. Seats in use are not listed.
-    Deleted Microsoft 365 accounts are reclaimed at once; an idle seat whose Is Deleted flag
-    conflicts with recent activity gives review, and an idle Microsoft 365 seat of a person
+    Deleted Microsoft 365 accounts are reclaimed at once. An idle seat whose Is Deleted flag
+    conflicts with recent activity gives review. An idle Microsoft 365 seat of a person
     missing from the latest report gives absent_from_report.
     Idle seats of an application that no loaded source reports any use of (an Adobe user export
     alone, a Slack member list without analytics) give no_usage_data instead of reclaim,
