@@ -69,15 +69,19 @@ def describe_test_results(
 
 
 def failing_rows(con: duckdb.DuckDBPyConnection, compiled_sql: str) -> list[dict[str, Any]]:
-    """Run a test's compiled SQL again and return up to five of the rows it selects.
+    """Run a test's compiled SQL again and return the first five of the rows it selects.
 
     A query that fails returns no rows and logs a warning, because the count dbt reported is
     still right without examples.
     """
     if not compiled_sql.strip():
         return []
-    # The test's own SQL can end in a `--` comment, so it gets a line of its own.
-    sql = f"select * from (\n{compiled_sql.strip().rstrip(';')}\n) as failing_rows limit ?"
+    # The test's own SQL can end in a `--` comment, so it gets a line of its own. Sorting
+    # makes the examples, and so the message and alert id, the same on every run.
+    sql = (
+        f"select * from (\n{compiled_sql.strip().rstrip(';')}\n) as failing_rows "
+        "order by all limit ?"
+    )
     try:
         cursor = con.execute(sql, [MAX_EXAMPLES])
         columns = [column[0] for column in cursor.description]

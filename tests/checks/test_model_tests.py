@@ -17,6 +17,7 @@ import pytest
 from dagster import materialize
 
 from licpipe.assets.dbt import licpipe_dbt_models
+from licpipe.checks.model_tests import failing_rows
 from licpipe.loading import load_source
 from licpipe.resources import build_resources
 from licpipe.settings import Settings
@@ -189,3 +190,19 @@ def test_no_dated_source_stops(tmp_path):
     assert not run.success
     assert "--as-of YYYY-MM-DD" in run.failure
     assert "no source in the landing folder has a usable date" in run.failure.lower()
+
+
+def test_failing_rows_same_every_run():
+    """Examples are sorted, so a re-run gives the same message and alert id."""
+    con = duckdb.connect()
+    con.execute("create table unmapped as select 10 - range as id from range(10)")
+
+    rows = failing_rows(con, "select id from unmapped -- a trailing comment")
+
+    assert rows == [{"id": 1}, {"id": 2}, {"id": 3}, {"id": 4}, {"id": 5}]
+
+
+def test_failing_rows_invalid_sql_empty():
+    con = duckdb.connect()
+
+    assert failing_rows(con, "select * from no_such_table") == []
