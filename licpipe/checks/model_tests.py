@@ -160,7 +160,6 @@ def _record(
         failed_count=failures,
         examples=examples,
     )
-    logger.warning("dbt test %s %s: %s", name, severity, message)
     # Each failure is posted once, so a re-run on the same data posts nothing.
     if webhook_url and severity == "ERROR" and is_new:
         post_webhook(
