@@ -2,7 +2,9 @@
 -- on one host at one seat count. FlexLM grants repeated checkouts of a feature
 -- by the same user, host and display one licence unless they request a
 -- different count, so a span holds its seats once however many checkouts it
--- merges.
+-- merges. NOTE: a feature whose licence file sets DUP_GROUP=NONE takes a seat
+-- per checkout, and the logs do not show DUP_GROUP, so such a feature's seats
+-- are undercounted here.
 
 with
 
