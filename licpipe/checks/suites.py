@@ -111,7 +111,11 @@ def load_suite(
 
 
 def _fill_parameters(kwargs: dict, parameters: dict) -> tuple[dict, tuple[str, ...]]:
-    """Return the kwargs with parameters filled in, and the names that had no value."""
+    """Return the kwargs with parameters filled in, and the names that had no value.
+
+    A parameter without a value keeps its {"$PARAMETER": name} placeholder, so callers that
+    read the kwargs see that the value is unknown.
+    """
     filled = {}
     missing = []
     for key, value in kwargs.items():
@@ -119,6 +123,7 @@ def _fill_parameters(kwargs: dict, parameters: dict) -> tuple[dict, tuple[str, .
             name = value["$PARAMETER"]
             if parameters.get(name) is None:
                 missing.append(name)
+                filled[key] = value
                 continue
             value = parameters[name]
         if isinstance(value, date):

@@ -425,6 +425,15 @@ def test_daily_usage_without_as_of_fails_clearly(con):
     assert len(outcome.results) == 6
 
 
+def test_missing_parameter_keeps_placeholder():
+    """Load-time row rules skip an expectation whose bound is still a placeholder."""
+    suite = load_suite("fct_daily_usage")
+
+    [expectation] = [e for e in suite.expectations if e.missing_parameters]
+    assert expectation.missing_parameters == ("as_of",)
+    assert expectation.kwargs["max_value"] == {"$PARAMETER": "as_of"}
+
+
 def test_large_table_counts_full_table(con):
     """Above sample_rows, GX validates a sample but the counts cover every row."""
     rows = [
