@@ -101,6 +101,16 @@ def run_pipeline(
         return result.success
 
 
+def _error_text(error) -> str:
+    """Return an error's message without its `module.ExceptionClass: ` prefix."""
+    message = error.message.strip()
+    prefix, separator, rest = message.partition(": ")
+    class_name = getattr(error, "cls_name", None)
+    if separator and class_name and prefix.split(".")[-1] == class_name:
+        return rest.strip()
+    return message
+
+
 def _print_failures(events, check_event_type, log_path: Path) -> None:
     """Print each failed step once per distinct error, then every failed or warning check."""
     steps_by_message: dict[str, list[str]] = {}
@@ -111,7 +121,7 @@ def _print_failures(events, check_event_type, log_path: Path) -> None:
         # The first error wraps the asset's own exception; report the innermost.
         while error is not None and error.cause is not None:
             error = error.cause
-        message = error.message.strip() if error is not None else f"see {log_path}"
+        message = _error_text(error) if error is not None else f"see {log_path}"
         steps_by_message.setdefault(message, []).append(event.step_key)
     for message, steps in steps_by_message.items():
         noun = "step" if len(steps) == 1 else "steps"
@@ -217,7 +227,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     )
     args.landing = out / "landing"
     args.warehouse = out / "warehouse.duckdb"
-    args.as_of = None
+    # The demo ends on a fixed date that may lie ahead of the machine's clock, and dates past
+    # the clock are not trusted as the as-of date, so the run is given the demo's own date.
+    args.as_of = date.fromisoformat(manifest["as_of"])
     args.log_date = None
     config = _configure_environment(args)
     ok = run_pipeline(config, log_level=_log_level(args))

@@ -111,6 +111,8 @@ def main() -> int:
                 str(root / "demo" / "landing"),
                 "--warehouse",
                 str(run_dir / "warehouse.duckdb"),
+                "--as-of",
+                manifest["as_of"],
             ]
             seconds, peak = _timed(command, env)
             fulls.append(seconds)

@@ -92,8 +92,12 @@ def test_pull_partial_configuration(capsys, tmp_path, monkeypatch):
     assert "Traceback" not in err
 
 
-def step_failure(step_key: str, message: str):
-    error = SimpleNamespace(message=message, cause=None)
+def step_failure(step_key: str, message: str, qualified_class: str = "ValueError"):
+    error = SimpleNamespace(
+        message=f"{qualified_class}: {message}",
+        cause=None,
+        cls_name=qualified_class.rsplit(".", 1)[-1],
+    )
     return SimpleNamespace(
         is_step_failure=True,
         step_failure_data=SimpleNamespace(error=error),
@@ -120,7 +124,9 @@ def test_failures_printed_once_per_message(capsys, tmp_path):
     events = [
         step_failure("usage_tiers", "as-of date is 400 days after the data"),
         step_failure("demand_forecasts", "as-of date is 400 days after the data"),
-        step_failure("raw_hr", "hr.csv: missing column email"),
+        step_failure(
+            "raw_hr", "hr.csv: missing column email", "dagster._core.definitions.events.Failure"
+        ),
         check_failure("marts/int_unmapped_applications", "WARN", None),
         check_failure("raw/hr_directory", "ERROR", "3 of 9 rows unexpected"),
     ]

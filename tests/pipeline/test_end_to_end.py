@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import duckdb
 import pytest
 
@@ -88,7 +90,16 @@ def test_savings_add_up(demo_run):
 def test_second_run_adds_nothing(demo_run):
     warehouse = demo_run / "warehouse.duckdb"
     before = table_counts(warehouse)
-    result = run_cli("run", "--landing", str(demo_run / "landing"), "--warehouse", str(warehouse))
+    as_of = json.loads((demo_run / "truth" / "manifest.json").read_text())["as_of"]
+    result = run_cli(
+        "run",
+        "--landing",
+        str(demo_run / "landing"),
+        "--warehouse",
+        str(warehouse),
+        "--as-of",
+        as_of,
+    )
     assert result.returncode == 0, result.stderr[-5000:]
     after = table_counts(warehouse)
     assert after == before
