@@ -375,6 +375,12 @@ def right_size_drafts(
             "min_commitment_seats": commitment,
             "unit_price_used": price,
             "price_source": "quote" if quote is not None else "current",
+            "seats_owned_source": _optional(sku_row.get("seats_owned_source")),
+            "server_seats_issued": (
+                None
+                if _missing(sku_row.get("server_seats_issued"))
+                else _int(sku_row.get("server_seats_issued"))
+            ),
         }
         if point["ds"] < renewal:
             evidence["note"] = "forecast ends before the renewal date"
@@ -471,6 +477,11 @@ def true_up_drafts(positions, catalog) -> list[dict]:
             )
         )
     return drafts
+
+
+def _optional(value):
+    """Return value, or None when it is missing, so evidence JSON holds null, not NaN."""
+    return None if _missing(value) else value
 
 
 def pool_drafts(daily_usage, positions, catalog, as_of: date, buffer: float) -> list[dict]:

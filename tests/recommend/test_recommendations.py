@@ -259,3 +259,31 @@ def test_empty_inputs_give_empty_table():
 
     assert frame.empty
     assert list(frame.columns) == RECOMMENDATION_COLUMNS
+
+
+def test_right_size_shows_server_seats():
+    skus = scenario.skus()
+    skus["seats_owned_source"] = ["entitlements"] * (len(skus) - 1) + ["license_server"]
+    skus["server_seats_issued"] = [None] * (len(skus) - 1) + [12]
+    recs = build_recommendations(
+        scenario.reclaim(),
+        scenario.tiers(),
+        scenario.upgrades(),
+        scenario.provisioning(),
+        scenario.forecasts(),
+        skus,
+        scenario.positions(),
+        scenario.concurrency(),
+        scenario.no_decisions(),
+        scenario.users(),
+        scenario.AS_OF,
+        assignments=scenario.assignments(),
+        daily_usage=scenario.daily_usage(),
+    )
+    cad = json.loads(one(recs, "right_size", sku="CAD_PRO")["evidence"])
+    slack = json.loads(one(recs, "right_size", sku="SLACK")["evidence"])
+
+    assert cad["seats_owned_source"] == "license_server"
+    assert cad["server_seats_issued"] == 12
+    assert slack["seats_owned_source"] == "entitlements"
+    assert slack["server_seats_issued"] is None
