@@ -133,6 +133,7 @@ def test_demand_forecasts_record_calibration(tmp_path: Path):
         ],
         ignore_index=True,
     )
+    usage["is_backfilled"] = False
     as_of = days[-1].date()
     database = tmp_path / "warehouse.duckdb"
     con = duckdb.connect(str(database))
