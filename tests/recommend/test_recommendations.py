@@ -8,14 +8,14 @@ from licpipe.recommend.recommendations import RECOMMENDATION_COLUMNS, build_reco
 from tests.recommend import scenario
 
 
-def build(decisions=None, **options) -> pd.DataFrame:
+def build(decisions=None, skus=None, **options) -> pd.DataFrame:
     return build_recommendations(
         scenario.reclaim(),
         scenario.tiers(),
         scenario.upgrades(),
         scenario.provisioning(),
         scenario.forecasts(),
-        scenario.skus(),
+        scenario.skus() if skus is None else skus,
         scenario.positions(),
         scenario.concurrency(),
         scenario.no_decisions() if decisions is None else decisions,
@@ -265,21 +265,7 @@ def test_right_size_shows_server_seats():
     skus = scenario.skus()
     skus["seats_owned_source"] = ["entitlements"] * (len(skus) - 1) + ["license_server"]
     skus["server_seats_issued"] = [None] * (len(skus) - 1) + [12]
-    recs = build_recommendations(
-        scenario.reclaim(),
-        scenario.tiers(),
-        scenario.upgrades(),
-        scenario.provisioning(),
-        scenario.forecasts(),
-        skus,
-        scenario.positions(),
-        scenario.concurrency(),
-        scenario.no_decisions(),
-        scenario.users(),
-        scenario.AS_OF,
-        assignments=scenario.assignments(),
-        daily_usage=scenario.daily_usage(),
-    )
+    recs = build(skus=skus)
     cad = json.loads(one(recs, "right_size", sku="CAD_PRO")["evidence"])
     slack = json.loads(one(recs, "right_size", sku="SLACK")["evidence"])
 
