@@ -101,7 +101,13 @@ def _latest_decisions(decisions: pd.DataFrame | None) -> dict:
 
 
 def _fingerprint(evidence: dict) -> dict:
-    return {k: evidence.get(k) for k in FINGERPRINT_FIELDS if k in evidence}
+    """Return the evidence fields that reopen a rejected draft, as they read in stored JSON.
+
+    The previous run's evidence comes back from JSON, where dates and Decimals are strings, so
+    this run's values go through the same encoding before the two are compared.
+    """
+    fields = {k: evidence.get(k) for k in FINGERPRINT_FIELDS if k in evidence}
+    return json.loads(json.dumps(fields, default=_json_default))
 
 
 def _previous_evidence(previous: pd.DataFrame | None) -> dict:

@@ -273,3 +273,13 @@ def test_right_size_shows_server_seats():
     assert cad["server_seats_issued"] == 12
     assert slack["seats_owned_source"] == "entitlements"
     assert slack["server_seats_issued"] is None
+
+
+def test_rejected_reclaim_stays_suppressed_next_run():
+    rejected = decision("rejected", "2026-11-01")
+    first = build(rejected)
+
+    second = one(build(rejected, previous_recommendations=first), "reclaim", "idle@x.com")
+
+    assert second["status"] == "suppressed"
+    assert "reopened_because" not in json.loads(second["evidence"])["previous_decision"]
