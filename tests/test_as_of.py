@@ -49,8 +49,12 @@ def test_empty_as_of_rejected():
 
 def test_as_of_before_data_rejected():
     con = _marts(date(2000, 1, 1), date(2026, 12, 15))
-    con.execute("create table main_marts.fct_daily_usage (usage_date date)")
-    con.execute("insert into main_marts.fct_daily_usage values ('2026-06-18'), ('2026-12-15')")
+    con.execute("create schema main_intermediate")
+    con.execute("create table main_intermediate.int_usage_events (usage_date date)")
+    con.execute(
+        "insert into main_intermediate.int_usage_events "
+        "values ('1970-01-01'), ('2026-06-18'), ('2026-12-15')"
+    )
 
     with pytest.raises(ValueError) as error:
         read_as_of(con)

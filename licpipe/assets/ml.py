@@ -48,9 +48,13 @@ def read_as_of(con) -> date:
             f"({latest}), so every seat would look idle. Load newer exports or pass "
             f"--as-of {latest} or earlier."
         )
+    # fct_daily_usage stops at the as-of date, so the earliest use is read before that cut.
     earliest = None
-    if table_exists(con, MARTS, "fct_daily_usage"):
-        earliest = con.execute(f"select min(usage_date) from {MARTS}.fct_daily_usage").fetchone()[0]
+    if table_exists(con, "main_intermediate", "int_usage_events"):
+        earliest = con.execute(
+            "select min(usage_date) from main_intermediate.int_usage_events "
+            "where usage_date >= date '2000-01-01'"
+        ).fetchone()[0]
     if earliest is not None and as_of < earliest:
         raise ValueError(
             f"the as-of date {as_of} is before the earliest usage in the data ({earliest}), so "
