@@ -188,13 +188,13 @@ def build_recommendations(
     drafts += rules.downgrade_drafts(tiers, catalog, held, reclaimed)
     drafts += rules.upgrade_drafts(upgrades, catalog, held)
     drafts += rules.provision_drafts(provisioning, catalog, positions)
-    true_ups = rules.true_up_drafts(positions, catalog)
-    # Seats bought in a true-up are owned by the renewal, so sizing counts them.
-    bought = {d["sku"]: d["seats"] for d in true_ups}
     freed: dict = {}
     for draft in drafts:
         if draft["action"] == "reclaim":
             freed[draft["sku"]] = freed.get(draft["sku"], 0) + int(draft["seats"])
+    true_ups = rules.true_up_drafts(positions, catalog, freed)
+    # Seats bought in a true-up are owned by the renewal, so sizing counts them.
+    bought = {d["sku"]: d["seats"] for d in true_ups}
     drafts += rules.right_size_drafts(
         forecasts, catalog, concurrency, as_of, renewal_buffer, positions, bought, freed
     )

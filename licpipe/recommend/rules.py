@@ -432,13 +432,15 @@ def _observed_peak(concurrency, sku_row, as_of: date) -> int | None:
     return int(frame["peak_concurrent_seats"].max())
 
 
-def true_up_drafts(positions, catalog) -> list[dict]:
-    """Draft a true-up for each purchased or assigned SKU used beyond the seats owned.
+def true_up_drafts(positions, catalog, freed: dict | None = None) -> list[dict]:
+    """Draft a true-up for each purchased SKU used beyond the seats owned.
 
     Use counts by licence model: assignments for named SKUs and installs for device SKUs.
     Concurrent SKUs allow any number of installs, so their shortfall shows as denials and
     renewal sizing, not as a true-up. Install counts are per application, so they are only
-    compared for applications with a single SKU.
+    compared for applications with a single SKU. Seats that reclaim recommendations free
+    (freed, per SKU) cover part of a named SKU's gap first. A SKU with no purchase line loaded
+    gets no true-up, because without entitlements the seats owned are unknown, not zero.
     """
     if positions is None or positions.empty:
         return []
@@ -450,20 +452,27 @@ def true_up_drafts(positions, catalog) -> list[dict]:
         model = catalog.at[row.sku, "license_model"] if row.sku in catalog.index else None
         if model == "concurrent" or (owned == 0 and assigned == 0):
             continue
-        used = installed if model == "device" else assigned
-        if used <= owned:
+        if not _is_purchased(catalog, row.sku):
+            logger.info("no true-up for %s: no purchase line is loaded for it", row.sku)
             continue
-        gap = used - owned
+        used = installed if model == "device" else assigned
+        reclaimed = int((freed or {}).get(row.sku, 0)) if model == "named" else 0
+        gap = used - reclaimed - owned
+        if gap <= 0:
+            continue
         evidence = {
             "position_date": row.position_date,
             "seats_owned": owned,
             "seats_assigned": assigned,
             "installed": installed,
+            "seats_freed_by_reclaims": reclaimed,
         }
         reason = (
             f"{row.sku} has {used} seats in use ({assigned} assigned, {installed} installed) "
             f"but {owned} owned: buy {gap}."
         )
+        if reclaimed:
+            reason = reason[:-1] + f" after the {reclaimed} seats the reclaims free."
         drafts.append(
             _draft(
                 "true_up",
@@ -477,6 +486,14 @@ def true_up_drafts(positions, catalog) -> list[dict]:
             )
         )
     return drafts
+
+
+def _is_purchased(catalog, sku) -> bool:
+    """Return False only when dim_skus says no purchase line of the SKU is loaded."""
+    if sku not in catalog.index or "is_purchased" not in catalog.columns:
+        return True
+    flag = catalog.at[sku, "is_purchased"]
+    return _missing(flag) or bool(flag)
 
 
 def _optional(value):

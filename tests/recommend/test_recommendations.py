@@ -283,3 +283,24 @@ def test_rejected_reclaim_stays_suppressed_next_run():
 
     assert second["status"] == "suppressed"
     assert "reopened_because" not in json.loads(second["evidence"])["previous_decision"]
+
+
+def test_no_true_up_without_purchase_line():
+    skus = scenario.skus()
+    skus["is_purchased"] = skus["sku"] != "E3"
+
+    recs = build(skus=skus)
+
+    assert recs[(recs["action"] == "true_up") & (recs["sku"] == "E3")].empty
+
+
+def test_true_up_net_of_reclaimed_seats():
+    from licpipe.recommend import rules
+
+    catalog = rules.sku_catalog(scenario.skus())
+    drafts = rules.true_up_drafts(scenario.positions(), catalog, {"E3": 2})
+    office = next(d for d in drafts if d["sku"] == "E3")
+
+    assert office["seats"] == 3
+    assert office["evidence"]["seats_freed_by_reclaims"] == 2
+    assert "after the 2 seats the reclaims free" in office["reason"]
