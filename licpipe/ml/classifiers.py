@@ -157,6 +157,9 @@ def build_classifier_pipeline(
                     random_state=random_state,
                     min_samples_leaf=min_samples_leaf,
                     l2_regularization=l2_regularization,
+                    # scikit-learn turns early stopping on by itself above 10,000 rows and
+                    # then validates on a random tenth, so scores would depend on row order.
+                    early_stopping=False,
                 ),
             ),
         ]
@@ -164,11 +167,19 @@ def build_classifier_pipeline(
 
 
 def _scores(model: Pipeline, rows: pd.DataFrame, n_threads: int | None) -> np.ndarray:
-    """Return positive-class probabilities, using at most n_threads OpenMP threads."""
+    """Return positive-class probabilities, using at most n_threads OpenMP threads.
+
+    A model fitted on one class (the class-prior fallback) has a single probability column,
+    which is the positive class's only when that class is the positive one.
+    """
     if len(rows) == 0:
         return np.array([])
     with threadpool_limits(limits=n_threads):
-        return model.predict_proba(rows)[:, 1]
+        probabilities = model.predict_proba(rows)
+    classes = list(model.classes_)
+    if 1 in classes:
+        return probabilities[:, classes.index(1)]
+    return np.zeros(len(rows))
 
 
 def _fit(

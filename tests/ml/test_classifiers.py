@@ -267,3 +267,33 @@ def test_score_rejects_bare_pipeline(upgrade_result, provisioning_result, growth
         score_upgrades(upgrade_result.model.pipeline, *_frames(growth), AS_OF)
     with pytest.raises(TypeError, match="retrain"):
         score_provisioning(provisioning_result.model.pipeline, *_frames(adoption), AS_OF)
+
+
+@pytest.mark.parametrize(("label", "expected"), [(False, 0.0), (True, 1.0)])
+def test_single_class_scores_positive_probability(label, expected):
+    import numpy as np
+
+    from licpipe.ml.classifiers import _fit, _scores, build_classifier_pipeline
+
+    rows = pd.DataFrame({"x": [0.0, 1.0, 2.0], "department": ["a", "b", "a"]})
+    parameters: dict = {}
+    model = _fit(
+        build_classifier_pipeline(["x"], ["department"]),
+        rows,
+        np.array([label] * 3),
+        parameters,
+        n_threads=1,
+    )
+
+    scores = _scores(model, rows, n_threads=1)
+
+    assert parameters["method"] == "prior"
+    assert scores.tolist() == [expected] * 3
+
+
+def test_pipeline_never_stops_early():
+    from licpipe.ml.classifiers import build_classifier_pipeline
+
+    pipeline = build_classifier_pipeline(["x"], [])
+
+    assert pipeline.named_steps["classifier"].early_stopping is False
