@@ -19,6 +19,8 @@ from pathlib import Path
 
 import duckdb
 
+from licpipe.published_types import ANALYTICS_COLUMN_TYPES
+
 log = logging.getLogger(__name__)
 
 # A nightly step holds the lock for seconds to minutes; wait up to 15 minutes for it.
@@ -211,12 +213,14 @@ def replace_table(
     """Replace a table with a frame's rows in one transaction and return the row count.
 
     column_types casts the named columns (for example money to `DECIMAL(18,2)`), so a column's
-    type does not follow whatever values one run happened to hold. Columns holding only NULLs
-    and not named there get a type from their name.
+    type does not follow whatever values one run happened to hold. Analytics tables listed in
+    `published_types` get their declared types the same way, and other columns holding only
+    NULLs get a type from their name.
     """
     con.execute(f'create schema if not exists "{schema}"')
     con.register("_licpipe_frame", frame)
-    types = _null_column_types(con) | (column_types or {})
+    declared = ANALYTICS_COLUMN_TYPES.get(table, {}) if schema == "analytics" else {}
+    types = _null_column_types(con) | declared | (column_types or {})
     casts = [
         f'cast("{column}" as {type_name}) as "{column}"'
         for column, type_name in types.items()

@@ -126,3 +126,22 @@ def test_warehouse_path_that_is_folder(tmp_path):
         warehouse.check_writable(tmp_path)
 
     assert "is a folder" in str(error.value)
+
+
+def test_empty_analytics_table_keeps_declared_types(tmp_path):
+    import pandas as pd
+
+    from licpipe.published_types import ANALYTICS_COLUMN_TYPES
+
+    declared = ANALYTICS_COLUMN_TYPES["recommendations"]
+    empty = pd.DataFrame(columns=list(declared))
+    with warehouse.connect(tmp_path / "w.duckdb") as con:
+        warehouse.replace_table(con, "analytics", "recommendations", empty)
+        described = dict(
+            con.execute(
+                "select column_name, column_type from (describe analytics.recommendations)"
+            ).fetchall()
+        )
+
+    assert described == declared
+    assert described["seats"] == "BIGINT"

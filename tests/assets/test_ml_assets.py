@@ -22,6 +22,8 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 class ConstantProbability:
     """A stand-in classifier that scores every row 0.25, to show which model scored."""
 
+    classes_ = np.array([False, True])
+
     def predict_proba(self, rows: pd.DataFrame) -> np.ndarray:
         return np.tile([0.75, 0.25], (len(rows), 1))
 
