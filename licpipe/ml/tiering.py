@@ -71,7 +71,7 @@ def assign_tiers(
 ) -> tuple[pd.DataFrame, dict]:
     """Assign each user and application a tier: power, regular, light or non-user.
 
-    Non-user is a rule: no active day in the last window_days. The other users of each
+    Non-user is a rule: no active day and no last use in the last window_days. The other users of each
     application are clustered with KMeans on standardised log1p activity. Clusters are named
     from the highest centre down: power, regular and light for three clusters, power and light
     for two, and light for one. cluster is the rank from the lowest centre (0) upward, and -1
@@ -95,6 +95,11 @@ def assign_tiers(
     for application_id, group in features.groupby("application_id", sort=True):
         group = group.sort_values("user_key")
         active_mask = group[activity_column].fillna(0).to_numpy() > 0
+        if "days_since_last_use" in group.columns:
+            # A use the window counts miss (a backfilled day before a report's first refresh)
+            # still shows the person used the application within the window.
+            since = pd.to_numeric(group["days_since_last_use"], errors="coerce").to_numpy()
+            active_mask |= np.nan_to_num(since, nan=np.inf) < window_days
         active = group[active_mask]
 
         tiers = np.full(len(group), "non-user", dtype=object)

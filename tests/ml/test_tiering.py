@@ -119,3 +119,23 @@ def test_labels_stable_between_runs_and_row_order():
 def test_missing_window_column_raises():
     with pytest.raises(ValueError, match="active_days_60"):
         assign_tiers(population(1), window_days=60)
+
+
+def test_recent_last_use_is_not_non_user():
+    features = pd.DataFrame(
+        {
+            "user_key": ["a@x.com", "b@x.com", "c@x.com"],
+            "application_id": ["m365"] * 3,
+            "active_days_7": [0, 0, 0],
+            "active_days_30": [0, 0, 0],
+            "active_days_90": [0, 0, 0],
+            "days_since_last_use": pd.array([1, 120, None], dtype="Int64"),
+        }
+    )
+
+    tiers, _ = assign_tiers(features)
+    by_user = tiers.set_index("user_key")["tier"]
+
+    assert by_user["a@x.com"] == "light"
+    assert by_user["b@x.com"] == "non-user"
+    assert by_user["c@x.com"] == "non-user"
