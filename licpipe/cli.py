@@ -221,7 +221,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from licpipe.demo import generate
 
     out = Path(args.dir).resolve()
-    manifest = generate(out, users=args.users, days=args.days, seed=args.seed)
+    try:
+        manifest = generate(out, users=args.users, days=args.days, seed=args.seed)
+    except ValueError as error:
+        print(f"licpipe: {error}", file=sys.stderr)
+        return 2
     print(
         f"licpipe: demo organisation written to {out / 'landing'} ({manifest.get('users')} people)"
     )

@@ -154,3 +154,11 @@ def test_folder_warnings_printed(capsys, tmp_path):
     assert "entitlement/ is not a source folder" in err
     assert "Did you mean entitlements?" in err
     assert "hr/" not in err
+
+
+def test_demo_too_short_rejected(capsys, tmp_path):
+    code, _, err = run(capsys, "demo", "--dir", str(tmp_path), "--days", "10")
+
+    assert code == 2
+    assert err.startswith("licpipe: days=10")
+    assert "Traceback" not in err

@@ -129,9 +129,9 @@ def _observed_applications(features: pd.DataFrame) -> set:
     return set(used["application_id"].dropna())
 
 
-def _unmeasured_reason(application_id: str) -> str:
+def _unmeasured_reason(application: str) -> str:
     return (
-        f"No loaded source reports use of {application_id}, so idleness cannot be judged. "
+        f"No loaded source reports use of {application}, so idleness cannot be judged. "
         "Load a usage source for it (SSO sign-ins, the vendor's activity report) to judge it."
     )
 
@@ -206,7 +206,8 @@ def find_reclaim_candidates(
             if held_back is not None:
                 status, reason = held_back
             if assignment["application_id"] not in observed:
-                status, reason = "no_usage_data", _unmeasured_reason(assignment["application_id"])
+                application = assignment.get("application") or assignment["application_id"]
+                status, reason = "no_usage_data", _unmeasured_reason(application)
             exemption = _exemption(person)
             if exemption is not None:
                 status, reason = (

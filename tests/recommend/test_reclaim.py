@@ -161,7 +161,7 @@ def test_unmeasured_application_not_reclaimed():
     result = reclaim(base_usage(), assignments, users)
 
     assert result.loc["jane@x.com", "status"] == "no_usage_data"
-    assert "No loaded source reports use of cc" in result.loc["jane@x.com", "reason"]
+    assert "No loaded source reports use of CC," in result.loc["jane@x.com", "reason"]
     assert result.loc["sam@x.com", "status"] == "reclaim"
     assert "Terminated in HR" in result.loc["sam@x.com", "reason"]
 
