@@ -104,7 +104,11 @@ def savings_summary(
     pool="duckdb_writer",
 )
 def license_kpis(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
-    """One row per SKU at the as-of date: owned, assigned, active, utilisation and idle cost."""
+    """One row per SKU at the as-of date: owned, assigned, active, utilisation and idle cost.
+
+    Named and device SKUs count people active in the window. Concurrent SKUs count the peak of
+    seats checked out at once (fct_concurrency), because a floating seat serves many people.
+    """
     with warehouse.connect() as con:
         as_of = read_as_of(con)
         kpis = con.execute(
@@ -112,26 +116,66 @@ def license_kpis(context: AssetExecutionContext, warehouse: WarehouseResource) -
             with positions as (
                 select * from {MARTS}.fct_license_positions where position_date = ?
             ),
-            skus as (select * from {MARTS}.dim_skus)
+            skus as (select * from {MARTS}.dim_skus),
+            peaks as (
+                select
+                    feature,
+                    max(peak_concurrent_seats) filter (
+                        where hour_start >= cast(? as date) - interval 29 day
+                    ) as peak_concurrent_30d,
+                    max(peak_concurrent_seats) filter (
+                        where hour_start >= cast(? as date) - interval 89 day
+                    ) as peak_concurrent_90d,
+                from {MARTS}.fct_concurrency
+                where hour_start < cast(? as date) + interval 1 day
+                group by feature
+            ),
+            joined as (
+                select
+                    positions.*,
+                    skus.license_model,
+                    skus.monthly_unit_price,
+                    skus.currency,
+                    peaks.peak_concurrent_30d,
+                    peaks.peak_concurrent_90d,
+                    case
+                        when skus.license_model = 'concurrent'
+                            then coalesce(peaks.peak_concurrent_30d, 0)
+                        else positions.active_30d
+                    end as in_use_30d,
+                    case
+                        when skus.license_model = 'concurrent'
+                            then coalesce(peaks.peak_concurrent_90d, 0)
+                        else positions.active_90d
+                    end as in_use_90d,
+                from positions
+                left join skus on positions.sku = skus.sku
+                left join peaks
+                    on skus.license_model = 'concurrent' and skus.feature = peaks.feature
+            )
             select
-                positions.sku,
-                positions.application_id,
-                skus.license_model,
-                positions.seats_owned,
-                positions.seats_assigned,
-                positions.active_30d,
-                positions.active_90d,
-                positions.installed,
-                round(positions.active_30d / nullif(positions.seats_owned, 0), 4)
-                    as utilisation_30d,
-                greatest(positions.seats_owned - positions.active_90d, 0)
-                    * skus.monthly_unit_price as idle_monthly_cost,
-                skus.currency
-            from positions
-            left join skus on positions.sku = skus.sku
-            order by positions.sku
+                sku,
+                application_id,
+                license_model,
+                seats_owned,
+                seats_assigned,
+                active_30d,
+                active_90d,
+                peak_concurrent_30d,
+                peak_concurrent_90d,
+                installed,
+                round(in_use_30d / nullif(seats_owned, 0), 4) as utilisation_30d,
+                greatest(seats_owned - in_use_90d, 0) * monthly_unit_price
+                    as idle_monthly_cost,
+                currency,
+            from joined
+            -- Catalog SKUs the organisation neither owns, assigns nor installs are left out.
+            where coalesce(seats_owned, 0) > 0
+                or coalesce(seats_assigned, 0) > 0
+                or coalesce(installed, 0) > 0
+            order by sku
             """,
-            [as_of],
+            [as_of, as_of, as_of, as_of],
         ).df()
         replace_table(con, ANALYTICS, "license_kpis", kpis, {"idle_monthly_cost": MONEY_TYPE})
     context.log.info("Licence KPIs for %d SKUs as of %s", len(kpis), as_of)
