@@ -95,8 +95,8 @@ def _idle_status(row: dict, window: int, grace_days: int, as_of: date) -> tuple[
     if days_idle is None:
         if in_grace:
             return "grace", (
-                f"Never used, but assigned on {assigned_on}, within the {grace_days}-day grace "
-                "period."
+                f"Never used, but assigned (or first seen assigned) on {assigned_on}, within the "
+                f"{grace_days}-day grace period."
             )
         since = f"since {assigned_on}" if assigned_on is not None else "(assignment date unknown)"
         return "reclaim", f"Never used {since}."
@@ -113,8 +113,8 @@ def _idle_status(row: dict, window: int, grace_days: int, as_of: date) -> tuple[
             )
     if in_grace:
         return "grace", (
-            f"Idle {days_idle} days, but assigned on {assigned_on}, within the {grace_days}-day "
-            "grace period."
+            f"Idle {days_idle} days, but assigned (or first seen assigned) on {assigned_on}, "
+            f"within the {grace_days}-day grace period."
         )
     return "reclaim", (
         f"No use for {days_idle} days (threshold {window}); last used on {row.get('last_used_on')}."

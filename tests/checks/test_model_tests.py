@@ -124,6 +124,15 @@ def test_deleted_without_hr_reclaimed(deleted_run):
     assert people["user4@example.com"] is False
 
 
+def test_without_hr_nobody_external(deleted_run):
+    # No HR file means no known company domain, so a domain alone makes nobody external.
+    external = query(
+        deleted_run.warehouse, "select user_key from main_marts.dim_users where is_external"
+    )
+
+    assert external == []
+
+
 def test_conflicting_flag_writes_alert(deleted_run):
     [(severity, message, failed_count, examples)] = alerts(
         deleted_run.warehouse, "dbt.conflicting_deleted_flags_warn"

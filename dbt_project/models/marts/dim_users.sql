@@ -296,13 +296,17 @@ final as (
         statuses.is_in_hr,
         {{ is_service_account('people.user_key') }} as is_service_account,
         -- Absence from Okta never makes a person external, because an Okta
-        -- snapshot can be partial.
+        -- snapshot can be partial. Without an HR file no domain is known to
+        -- be the organisation's, so only guest flags make a person external.
         hr_people.user_key is null
         and not {{ is_service_account('people.user_key') }}
         and (
             coalesce(slack_people.is_guest, false)
-            or split_part(people.user_key, '@', 2) not in (
-                select domain from hr_domains
+            or (
+                exists (select 1 from hr_domains)
+                and split_part(people.user_key, '@', 2) not in (
+                    select domain from hr_domains
+                )
             )
         ) as is_external,
         statuses.idp_status,
