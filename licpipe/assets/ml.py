@@ -29,9 +29,9 @@ MAX_AS_OF_BEYOND_DATA_DAYS = 7
 def read_as_of(con) -> date:
     """Read the data's own as-of date from the `as_of_date` mart, never the wall clock.
 
-    Raises ValueError when there is no dated data, when a given as-of date lies more than a
-    week after the latest data, which would report every seat as idle, or when it lies before
-    the earliest usage, which would report every seat as never used.
+    Raises ValueError when there is no dated data. It also raises when a given as-of date lies
+    more than a week after the latest data (every seat would look idle) or before the earliest
+    usage (every seat would look never used).
     """
     rows = con.execute(
         f"select max(as_of_date), max(latest_data_on) from {MARTS}.as_of_date"

@@ -489,7 +489,7 @@ def true_up_drafts(positions, catalog, freed: dict | None = None) -> list[dict]:
 
 
 def _is_purchased(catalog, sku) -> bool:
-    """Return False only when dim_skus says no purchase line of the SKU is loaded."""
+    """Return False only when dim_skus marks the SKU as having no purchase line loaded."""
     if sku not in catalog.index or "is_purchased" not in catalog.columns:
         return True
     flag = catalog.at[sku, "is_purchased"]
@@ -497,7 +497,7 @@ def _is_purchased(catalog, sku) -> bool:
 
 
 def _optional(value):
-    """Return value, or None when it is missing, so evidence JSON holds null, not NaN."""
+    """Return value, or None when it is missing, so evidence JSON contains null, not NaN."""
     return None if _missing(value) else value
 
 

@@ -125,7 +125,7 @@ def test_deleted_without_hr_reclaimed(deleted_run):
 
 
 def test_without_hr_nobody_external(deleted_run):
-    # No HR file means no known company domain, so a domain alone makes nobody external.
+    # No HR file means no known company domain, so no domain makes a person external.
     external = query(
         deleted_run.warehouse, "select user_key from main_marts.dim_users where is_external"
     )
