@@ -32,27 +32,6 @@ FORECAST_COLUMNS = [
     "insufficient_history",
 ]
 SERIES_COLUMNS = ["series_type", "series_key", "application"]
-METRIC_COLUMNS = [
-    "series_type",
-    "series_key",
-    "application",
-    "method",
-    "mape",
-    "smape",
-    "baseline_mape",
-    "coverage_80",
-    "coverage_80_uncalibrated",
-    "baseline_coverage_80",
-    "interval_width",
-    "baseline_interval_width",
-    "interval_scale",
-    "calibration_days",
-    "n_history",
-    "folds_run",
-    "folds_skipped",
-    "fit_seconds",
-    "error",
-]
 BACKTEST_METRICS = [
     "mape",
     "smape",
@@ -64,6 +43,16 @@ BACKTEST_METRICS = [
     "baseline_interval_width",
     "interval_scale",
     "calibration_days",
+]
+METRIC_COLUMNS = [
+    *SERIES_COLUMNS,
+    "method",
+    *BACKTEST_METRICS,
+    "n_history",
+    "folds_run",
+    "folds_skipped",
+    "fit_seconds",
+    "error",
 ]
 
 # Calendar quarters are 90 to 92 days long; 365.25 / 4 is their mean length in days.

@@ -8,7 +8,7 @@ import pandas as pd
 
 CENT = Decimal("0.01")
 # Money columns are published with a fixed type, so their type does not change between runs.
-# DECIMAL(18,2) holds amounts below 10^16 to the cent.
+# DECIMAL(18,2) stores amounts below 10^16 to the cent.
 MONEY_TYPE = "DECIMAL(18,2)"
 MONTHS_PER_YEAR = 12
 

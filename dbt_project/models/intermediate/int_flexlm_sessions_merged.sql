@@ -16,7 +16,7 @@ sessions as (
 
 held as (
 
-    -- A session still open at the end of its log holds its seats until the
+    -- A session still open at the end of its log keeps its seats until the
     -- last time seen for that feature on that server.
     select
         coalesce(server, '') as server,

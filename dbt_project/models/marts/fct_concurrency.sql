@@ -380,8 +380,8 @@ final as (
             as snapshot_seats_in_use,
         cast(snapshot_checkouts.seats_issued as integer)
             as snapshot_seats_issued,
-        -- lmstat counts reserved seats as in use although nobody holds them,
-        -- so they are shown apart and never add to the peak.
+        -- lmstat counts reserved seats as in use although no user has them
+        -- checked out, so they are shown apart and never add to the peak.
         cast(snapshot_checkouts.seats_reserved as integer)
             as snapshot_seats_reserved,
     from hours
